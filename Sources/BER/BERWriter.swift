@@ -1,0 +1,257 @@
+/// A BER writer that fills its buffer from the back.
+///
+/// Writing back to front lets every length be known when its header is written, in
+/// one pass and without moving bytes: the contents of a constructed value are
+/// prepended first, then its length and tag. The price is that children are
+/// prepended **last child first**. Lower layers can keep prepending their headers
+/// to the same buffer (MMS, then presentation, session, COTP, TPKT), so a PDU is
+/// framed without a copy. `reset()` keeps the capacity, so a writer reused for
+/// reports allocates nothing per report.
+public struct BERWriter: Sendable {
+    @usableFromInline var storage: [UInt8]
+    /// Index of the first written byte in `storage`.
+    @usableFromInline var start: Int
+
+    public init(capacity: Int = 512) {
+        storage = [UInt8](repeating: 0, count: max(capacity, 16))
+        start = storage.count
+    }
+
+    /// Bytes written so far.
+    @inlinable public var count: Int { storage.count - start }
+
+    /// Forgets what was written, keeping the buffer.
+    @inlinable public mutating func reset() { start = storage.count }
+
+    /// The written bytes, first to last.
+    @inlinable public var bytes: ArraySlice<UInt8> { storage[start...] }
+
+    /// The written bytes as a new array.
+    public func toArray() -> [UInt8] { Array(storage[start...]) }
+
+    /// Gives access to the written bytes without copying.
+    @inlinable
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+    }
+
+    @inlinable
+    mutating func reserve(_ n: Int) {
+        if start >= n { return }
+        grow(n)
+    }
+
+    @usableFromInline
+    mutating func grow(_ n: Int) {
+        let used = count
+        var newCapacity = storage.count * 2
+        while newCapacity - used < n { newCapacity *= 2 }
+        var newStorage = [UInt8](repeating: 0, count: newCapacity)
+        let newStart = newCapacity - used
+        newStorage.withUnsafeMutableBytes { dst in
+            storage.withUnsafeBytes { src in
+                dst.baseAddress!.advanced(by: newStart).copyMemory(
+                    from: src.baseAddress!.advanced(by: start), byteCount: used)
+            }
+        }
+        storage = newStorage
+        start = newStart
+    }
+
+    // MARK: Raw bytes
+
+    @inlinable
+    public mutating func prepend(_ byte: UInt8) {
+        reserve(1)
+        start -= 1
+        storage[start] = byte
+    }
+
+    @inlinable
+    public mutating func prepend(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        reserve(n)
+        start -= n
+        let s = start
+        storage.withUnsafeMutableBytes { dst in
+            dst.baseAddress!.advanced(by: s).copyMemory(from: bytes.baseAddress!, byteCount: n)
+        }
+    }
+
+    @inlinable
+    public mutating func prepend(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { prepend($0) }
+    }
+
+    @inlinable
+    public mutating func prepend(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { prepend($0) }
+    }
+
+    /// Prepends the UTF-8 bytes of `string`.
+    @inlinable
+    public mutating func prepend(utf8 string: String) {
+        var s = string
+        s.withUTF8 { prepend(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Prepends `value` as `width` big-endian octets.
+    @inlinable
+    public mutating func prepend(bigEndian value: UInt64, width: Int) {
+        reserve(width)
+        var v = value
+        var i = 0
+        while i < width {
+            start -= 1
+            storage[start] = UInt8(truncatingIfNeeded: v)
+            v >>= 8
+            i += 1
+        }
+    }
+
+    // MARK: Headers
+
+    /// Octets a definite length of `length` takes in the shortest form.
+    @inlinable
+    public static func lengthOfLength(_ length: Int) -> Int {
+        if length < 0x80 { return 1 }
+        var n = 1
+        var l = length
+        while l > 0 {
+            n += 1
+            l >>= 8
+        }
+        return n
+    }
+
+    @inlinable
+    public mutating func prependLength(_ length: Int) {
+        if length < 0x80 {
+            prepend(UInt8(length))
+        } else {
+            var n = 0
+            var l = length
+            while l > 0 {
+                n += 1
+                l >>= 8
+            }
+            prepend(bigEndian: UInt64(length), width: n)
+            prepend(0x80 | UInt8(n))
+        }
+    }
+
+    @inlinable
+    public mutating func prependTag(_ tag: BERTag) {
+        if tag.number < 31 {
+            prepend(tag.leading | UInt8(tag.number))
+        } else {
+            var n = tag.number
+            prepend(UInt8(n & 0x7F))
+            n >>= 7
+            while n > 0 {
+                prepend(UInt8(n & 0x7F) | 0x80)
+                n >>= 7
+            }
+            prepend(tag.leading | 0x1F)
+        }
+    }
+
+    @inlinable
+    public mutating func prependHeader(_ tag: BERTag, length: Int) {
+        prependLength(length)
+        prependTag(tag)
+    }
+
+    /// Prepends a constructed (or wrapping) element whose contents `body` prepends.
+    /// Inside `body`, prepend the children **last first**.
+    @inlinable
+    public mutating func prependConstructed(_ tag: BERTag, _ body: (inout BERWriter) throws -> Void) rethrows {
+        let mark = count
+        try body(&self)
+        prependHeader(tag, length: count - mark)
+    }
+
+    // MARK: Primitive values
+
+    @inlinable
+    public mutating func prependBoolean(_ value: Bool, tag: BERTag = .boolean) {
+        prepend(value ? 0xFF : 0x00)
+        prependHeader(tag, length: 1)
+    }
+
+    /// Octets the minimal two's-complement encoding of `value` takes.
+    @inlinable
+    public static func integerLength(_ value: Int64) -> Int {
+        var n = 1
+        var v = value
+        while v > 127 || v < -128 {
+            v >>= 8
+            n += 1
+        }
+        return n
+    }
+
+    @inlinable
+    public mutating func prependInteger(_ value: Int64, tag: BERTag = .integer) {
+        let n = BERWriter.integerLength(value)
+        prepend(bigEndian: UInt64(bitPattern: value), width: n)
+        prependHeader(tag, length: n)
+    }
+
+    @inlinable
+    public mutating func prependInteger(_ value: some BinaryInteger, tag: BERTag = .integer) {
+        prependInteger(Int64(value), tag: tag)
+    }
+
+    /// A non-negative INTEGER, with a leading zero octet when the top bit is set.
+    @inlinable
+    public mutating func prependUnsigned(_ value: UInt64, tag: BERTag) {
+        var n = 1
+        var v = value >> 7
+        while v > 0 {
+            n += 1
+            v >>= 8
+        }
+        prepend(bigEndian: value, width: min(n, 8))
+        if n > 8 { prepend(0) }
+        prependHeader(tag, length: n)
+    }
+
+    @inlinable
+    public mutating func prependOctetString(_ bytes: [UInt8], tag: BERTag = .octetString) {
+        prepend(bytes)
+        prependHeader(tag, length: bytes.count)
+    }
+
+    @inlinable
+    public mutating func prependString(_ string: String, tag: BERTag = .visibleString) {
+        let mark = count
+        prepend(utf8: string)
+        prependHeader(tag, length: count - mark)
+    }
+
+    public mutating func prependOID(_ oid: OID, tag: BERTag = .objectIdentifier) {
+        let c = oid.berContents
+        prepend(c)
+        prependHeader(tag, length: c.count)
+    }
+
+    @inlinable
+    public mutating func prependBitString(_ bits: BitString, tag: BERTag = .bitString) {
+        let n = bits.byteCount
+        reserve(n + 1)
+        var i = n - 1
+        while i >= 0 {
+            prepend(bits.byte(i))
+            i -= 1
+        }
+        prepend(UInt8(bits.unusedBits))
+        prependHeader(tag, length: n + 1)
+    }
+
+    @inlinable
+    public mutating func prependNull(tag: BERTag = .null) {
+        prependHeader(tag, length: 0)
+    }
+}

@@ -1,0 +1,107 @@
+/// An ASN.1 BIT STRING. Bit 0 is the most significant bit of the first octet,
+/// as in X.690 and as TASE.2 numbers its quality bits.
+///
+/// Strings of up to 64 bits (every TASE.2 flag field) live inline, so decoding a
+/// quality octet never allocates.
+public struct BitString: Hashable, Sendable, CustomStringConvertible {
+    /// Number of bits.
+    public let count: Int
+    @usableFromInline var inline: UInt64
+    @usableFromInline var heap: [UInt8]
+
+    /// A string of `count` zero bits.
+    @inlinable
+    public init(count: Int) {
+        precondition(count >= 0)
+        self.count = count
+        self.inline = 0
+        self.heap = count > 64 ? [UInt8](repeating: 0, count: (count + 7) / 8) : []
+    }
+
+    /// Bits taken MSB-first from `bytes`; octets past `(count + 7) / 8` are ignored.
+    public init(bytes: some Sequence<UInt8>, count: Int) {
+        self.init(count: count)
+        var i = 0
+        for b in bytes where i < byteCount {
+            setByte(i, b)
+            i += 1
+        }
+    }
+
+    /// A string of `count` bits whose bit n is set when `value`'s bit n (MSB-first) is.
+    @inlinable
+    public init(msbFirst value: UInt64, count: Int) {
+        precondition(count <= 64)
+        self.count = count
+        self.inline = value
+        self.heap = []
+    }
+
+    /// Octets needed to hold the bits.
+    @inlinable public var byteCount: Int { (count + 7) / 8 }
+    /// Unused bits in the last octet as encoded in BER.
+    @inlinable public var unusedBits: Int { (8 - count % 8) % 8 }
+
+    @inlinable
+    public func byte(_ i: Int) -> UInt8 {
+        if count > 64 { return heap[i] }
+        return UInt8(truncatingIfNeeded: inline >> UInt64(56 - 8 * i))
+    }
+
+    @inlinable
+    mutating func setByte(_ i: Int, _ b: UInt8) {
+        if count > 64 {
+            heap[i] = b
+        } else {
+            let shift = UInt64(56 - 8 * i)
+            inline = (inline & ~(0xFF << shift)) | (UInt64(b) << shift)
+        }
+    }
+
+    public var bytes: [UInt8] { (0..<byteCount).map { byte($0) } }
+
+    /// Bit `i`, 0 being the most significant bit of the first octet.
+    @inlinable
+    public subscript(bit bit: Int) -> Bool {
+        get {
+            guard bit >= 0, bit < count else { return false }
+            return byte(bit / 8) & (0x80 >> UInt8(bit % 8)) != 0
+        }
+        set {
+            precondition(bit >= 0 && bit < count, "bit index out of range")
+            let mask: UInt8 = 0x80 >> UInt8(bit % 8)
+            let old = byte(bit / 8)
+            setByte(bit / 8, newValue ? old | mask : old & ~mask)
+        }
+    }
+
+    /// The first 64 bits, octet 0 in the most significant byte.
+    @inlinable public var leadingBits: UInt64 {
+        if count <= 64 { return inline }
+        var v: UInt64 = 0
+        for i in 0..<8 { v = (v << 8) | UInt64(heap[i]) }
+        return v
+    }
+
+    /// Decodes BER BIT STRING contents (the unused-bits octet, then the bits).
+    public init(berContents c: UnsafeRawBufferPointer, at offset: Int) throws {
+        guard let unused = c.first else {
+            throw BERError(.invalidValue("BIT STRING with no content octets"), at: offset)
+        }
+        guard unused <= 7 else {
+            throw BERError(.invalidValue("BIT STRING with \(unused) unused bits"), at: offset)
+        }
+        guard c.count > 1 || unused == 0 else {
+            throw BERError(.invalidValue("empty BIT STRING with unused bits"), at: offset)
+        }
+        let bits = (c.count - 1) * 8 - Int(unused)
+        self.init(count: bits)
+        for i in 0..<(c.count - 1) { setByte(i, c[i + 1]) }
+    }
+
+    public var description: String {
+        var s = ""
+        for i in 0..<count { s += self[bit: i] ? "1" : "0" }
+        return "'\(s)'B"
+    }
+}

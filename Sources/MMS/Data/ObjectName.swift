@@ -1,0 +1,97 @@
+import BER
+
+/// MMS Identifier rules: VisibleString of at most 32 characters (ISO 9506-2).
+public enum MMSIdentifier {
+    public static let maxLength = 32
+
+    /// Reads an Identifier from a primitive element, enforcing the length limit.
+    public static func decode(_ e: BERElement, in r: BERReader) throws -> String {
+        guard e.contentLength <= maxLength else {
+            throw BERError(.valueOutOfRange("identifier of \(e.contentLength) characters (max \(maxLength))"), at: e.offset)
+        }
+        return try r.visibleString(of: e)
+    }
+
+    /// True when `name` is a well-formed identifier: 1–32 characters, letters, digits,
+    /// `_` and `$`, not starting with a digit.
+    public static func isValid(_ name: String) -> Bool {
+        let u = Array(name.utf8)
+        guard !u.isEmpty, u.count <= maxLength else { return false }
+        if (0x30...0x39).contains(u[0]) { return false }
+        return u.allSatisfy { c in
+            (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x24
+        }
+    }
+}
+
+/// MMS ObjectName: the scope of a named object and its name.
+public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable {
+    /// VMD scope (TASE.2: VCC objects).
+    case vmdSpecific(String)
+    /// Domain scope (TASE.2: ICC objects, the domain is the ICC).
+    case domainSpecific(domain: String, item: String)
+    /// Association scope (TASE.2: `IM_Transfer_Set`).
+    case aaSpecific(String)
+
+    public var itemName: String {
+        switch self {
+        case .vmdSpecific(let n), .aaSpecific(let n), .domainSpecific(_, let n): return n
+        }
+    }
+
+    public var domain: String? {
+        if case .domainSpecific(let d, _) = self { return d }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .vmdSpecific(let n): return n
+        case .domainSpecific(let d, let i): return "\(d)/\(i)"
+        case .aaSpecific(let n): return "@\(n)"
+        }
+    }
+
+    public static func < (a: ObjectName, b: ObjectName) -> Bool { a.description < b.description }
+
+    /// Decodes the ObjectName CHOICE element `e`.
+    public static func decode(_ e: BERElement, in r: BERReader) throws -> ObjectName {
+        switch e.tag {
+        case .context(0): return .vmdSpecific(try MMSIdentifier.decode(e, in: r))
+        case .context(2): return .aaSpecific(try MMSIdentifier.decode(e, in: r))
+        case .contextConstructed(1):
+            var c = try r.contents(of: e)
+            let d = try MMSIdentifier.decode(c.readElement(.visibleString, "domainId"), in: c)
+            let i = try MMSIdentifier.decode(c.readElement(.visibleString, "itemId"), in: c)
+            try c.expectEnd()
+            return .domainSpecific(domain: d, item: i)
+        default:
+            throw BERError(.unexpectedTag(expected: "ObjectName", found: e.tag), at: e.offset)
+        }
+    }
+
+    public static func decode(_ r: inout BERReader) throws -> ObjectName {
+        let e = try r.readElement()
+        return try decode(e, in: r)
+    }
+
+    /// Decodes an ObjectName wrapped in an explicit tag element `e`.
+    static func decodeExplicit(_ e: BERElement, in r: BERReader) throws -> ObjectName {
+        var c = try r.contents(of: e)
+        let n = try decode(&c)
+        try c.expectEnd()
+        return n
+    }
+
+    public func prepend(to w: inout BERWriter) {
+        switch self {
+        case .vmdSpecific(let n): w.prependString(n, tag: .context(0))
+        case .aaSpecific(let n): w.prependString(n, tag: .context(2))
+        case .domainSpecific(let d, let i):
+            w.prependConstructed(.contextConstructed(1)) { w in
+                w.prependString(i, tag: .visibleString)
+                w.prependString(d, tag: .visibleString)
+            }
+        }
+    }
+}

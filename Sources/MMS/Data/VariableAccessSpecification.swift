@@ -1,0 +1,98 @@
+import BER
+
+/// VariableSpecification: how one variable is named. TASE.2 uses names only; other
+/// forms are kept as their encoding so that they can be refused precisely.
+public enum VariableSpecification: Hashable, Sendable {
+    case name(ObjectName)
+    /// address [1], variableDescription [2], scatteredAccessDescription [3], invalidated [4], as encoded.
+    case other(tag: UInt32, encoded: [UInt8])
+
+    public var name: ObjectName? { if case .name(let n) = self { return n } else { return nil } }
+
+    static func decode(_ e: BERElement, in r: BERReader) throws -> VariableSpecification {
+        guard e.tag.tagClass == .contextSpecific, e.tag.number <= 4 else {
+            throw BERError(.unexpectedTag(expected: "VariableSpecification", found: e.tag), at: e.offset)
+        }
+        if e.tag == .contextConstructed(0) { return .name(try ObjectName.decodeExplicit(e, in: r)) }
+        return .other(tag: e.tag.number, encoded: r.encodedBytes(of: e))
+    }
+
+    func prepend(to w: inout BERWriter) {
+        switch self {
+        case .name(let n): w.prependConstructed(.contextConstructed(0)) { n.prepend(to: &$0) }
+        case .other(_, let b): w.prepend(b)
+        }
+    }
+}
+
+/// One entry of a listOfVariable: a variable and, optionally, the part of it selected.
+public struct VariableAccess: Hashable, Sendable {
+    public var variable: VariableSpecification
+    public var alternateAccess: AlternateAccess?
+
+    public init(_ variable: VariableSpecification, alternateAccess: AlternateAccess? = nil) {
+        self.variable = variable
+        self.alternateAccess = alternateAccess
+    }
+
+    public init(_ name: ObjectName, alternateAccess: AlternateAccess? = nil) {
+        self.init(.name(name), alternateAccess: alternateAccess)
+    }
+
+    static func decodeList(_ r: inout BERReader) throws -> [VariableAccess] {
+        var out: [VariableAccess] = []
+        while !r.isAtEnd {
+            var s = try r.readConstructed(.sequence, "listOfVariable item")
+            let spec = try VariableSpecification.decode(s.readElement(), in: s)
+            var aa: AlternateAccess?
+            if let e = try s.readOptionalElement(.contextConstructed(5)) {
+                var c = try s.contents(of: e)
+                aa = try AlternateAccess.decodeContents(&c)
+            }
+            try s.expectEnd()
+            out.append(VariableAccess(spec, alternateAccess: aa))
+        }
+        return out
+    }
+
+    static func prependList(_ list: [VariableAccess], to w: inout BERWriter) {
+        for v in list.reversed() {
+            w.prependConstructed(.sequence) { w in
+                if let aa = v.alternateAccess {
+                    w.prependConstructed(.contextConstructed(5)) { aa.prependContents(to: &$0) }
+                }
+                v.variable.prepend(to: &w)
+            }
+        }
+    }
+}
+
+/// VariableAccessSpecification: a list of variables, or the name of a named variable list (a data set).
+public enum VariableAccessSpecification: Hashable, Sendable {
+    case listOfVariable([VariableAccess])
+    case variableListName(ObjectName)
+
+    static func decode(_ e: BERElement, in r: BERReader) throws -> VariableAccessSpecification {
+        switch e.tag {
+        case .contextConstructed(0):
+            var c = try r.contents(of: e)
+            return .listOfVariable(try VariableAccess.decodeList(&c))
+        case .contextConstructed(1):
+            return .variableListName(try ObjectName.decodeExplicit(e, in: r))
+        default:
+            throw BERError(.unexpectedTag(expected: "VariableAccessSpecification", found: e.tag), at: e.offset)
+        }
+    }
+
+    static func decode(_ r: inout BERReader) throws -> VariableAccessSpecification {
+        let e = try r.readElement()
+        return try decode(e, in: r)
+    }
+
+    func prepend(to w: inout BERWriter) {
+        switch self {
+        case .listOfVariable(let l): w.prependConstructed(.contextConstructed(0)) { VariableAccess.prependList(l, to: &$0) }
+        case .variableListName(let n): w.prependConstructed(.contextConstructed(1)) { n.prepend(to: &$0) }
+        }
+    }
+}

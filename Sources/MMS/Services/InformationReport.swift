@@ -1,0 +1,35 @@
+import BER
+
+/// InformationReport: unsolicited values (TASE.2 transfer reports, information messages,
+/// and the client's acknowledgements of critical reports).
+public struct InformationReport: Hashable, Sendable {
+    public var variableAccessSpecification: VariableAccessSpecification
+    public var results: [AccessResult]
+
+    public init(_ spec: VariableAccessSpecification, results: [AccessResult]) {
+        self.variableAccessSpecification = spec
+        self.results = results
+    }
+
+    static func decode(_ r: inout BERReader) throws -> InformationReport {
+        let spec = try VariableAccessSpecification.decode(&r)
+        var list = try r.readConstructed(.contextConstructed(0), "listOfAccessResult")
+        let results = try AccessResult.decodeList(&list)
+        try r.expectEnd()
+        if case .listOfVariable(let vars) = spec, vars.count != results.count {
+            throw BERError(.invalidValue("informationReport names \(vars.count) variables but carries \(results.count) results"), at: 0)
+        }
+        return InformationReport(spec, results: results)
+    }
+
+    public func prependContents(to w: inout BERWriter) {
+        let mark = w.count
+        var i = results.count - 1
+        while i >= 0 {
+            results[i].prepend(to: &w)
+            i -= 1
+        }
+        w.prependHeader(.contextConstructed(0), length: w.count - mark)
+        variableAccessSpecification.prepend(to: &w)
+    }
+}

@@ -1,0 +1,113 @@
+import BER
+import OSI
+
+/// Addresses of the upper layers of one end of an association.
+public struct OSIAddress: Hashable, Sendable {
+    public var tsel: [UInt8]?
+    public var ssel: [UInt8]?
+    public var psel: [UInt8]?
+    public var apTitle: OID?
+    public var aeQualifier: Int64?
+
+    public init(tsel: [UInt8]? = [0, 1], ssel: [UInt8]? = [0, 1], psel: [UInt8]? = [0, 0, 0, 1], apTitle: OID? = nil, aeQualifier: Int64? = nil) {
+        self.tsel = tsel
+        self.ssel = ssel
+        self.psel = psel
+        self.apTitle = apTitle
+        self.aeQualifier = aeQualifier
+    }
+}
+
+/// Builds the TSDUs of each phase, and frames MMS PDUs for the data transfer phase.
+public enum OSIEncoder {
+    static func external(_ mms: MMSPDU, contextID: Int64) -> External {
+        External(indirectReference: contextID, encoding: .singleASN1Type(mms.encoded()))
+    }
+
+    /// CN + CP + AARQ carrying `initiate`.
+    public static func connect(calling: OSIAddress, called: OSIAddress, initiate: MMSPDU,
+                               authentication: AuthenticationValue? = nil, contexts: PresentationContexts = .init()) -> [UInt8] {
+        var aarq = AARQ(
+            called: ApplicationEntity(apTitle: called.apTitle, aeQualifier: called.aeQualifier),
+            calling: ApplicationEntity(apTitle: calling.apTitle, aeQualifier: calling.aeQualifier),
+            userInformation: [external(initiate, contextID: contexts.mms)])
+        if let auth = authentication {
+            aarq.authenticationValue = auth
+            aarq.senderRequirements = BitString(msbFirst: 1 << 63, count: 1)
+            if case .charString = auth { aarq.mechanismName = AuthenticationValue.passwordMechanism }
+        }
+        let cp = CPType(
+            callingSelector: calling.psel, calledSelector: called.psel,
+            contexts: [
+                PresentationContextDefinition(id: contexts.acse, abstractSyntax: WellKnownOID.acseAbstractSyntax),
+                PresentationContextDefinition(id: contexts.mms, abstractSyntax: WellKnownOID.mmsAbstractSyntax),
+            ],
+            userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(ACSEAPDU.associationRequest(aarq).encoded()))]))
+        return SPDU.connect(callingSSEL: calling.ssel, calledSSEL: called.ssel, userData: cp.encoded()).encoded()
+    }
+
+    /// AC + CPA + AARE (accepted) carrying the initiate response.
+    public static func accept(responding: OSIAddress, initiate: MMSPDU, contexts: PresentationContexts) -> [UInt8] {
+        let aare = AARE(
+            result: .accepted, diagnostic: .null,
+            responding: ApplicationEntity(apTitle: responding.apTitle, aeQualifier: responding.aeQualifier),
+            userInformation: [external(initiate, contextID: contexts.mms)])
+        let cpa = CPAType(
+            respondingSelector: responding.psel, results: [.accepted, .accepted],
+            userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(ACSEAPDU.associationResponse(aare).encoded()))]))
+        return SPDU.accept(respondingSSEL: responding.ssel, userData: cpa.encoded()).encoded()
+    }
+
+    /// An association refused by ACSE (AARE rejected-permanent with `diagnostic`), carried in
+    /// AC + CPA as ISO 8650 maps an ACSE rejection to an accepted presentation connection… that
+    /// the session then releases. Most MMS stacks expect it this way; it is what libiec61850 sends.
+    public static func reject(responding: OSIAddress, diagnostic: AARE.Diagnostic, initiateError: MMSPDU?, contexts: PresentationContexts) -> [UInt8] {
+        let aare = AARE(
+            result: .rejectedPermanent, diagnostic: diagnostic,
+            responding: ApplicationEntity(apTitle: responding.apTitle, aeQualifier: responding.aeQualifier),
+            userInformation: initiateError.map { [external($0, contextID: contexts.mms)] } ?? [])
+        let cpr = CPRType(
+            respondingSelector: responding.psel, results: [.accepted, .accepted],
+            userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(ACSEAPDU.associationResponse(aare).encoded()))]))
+        return SPDU.refuse(reason: 0, userData: cpr.encoded()).encoded()
+    }
+
+    /// FN + RLRQ (normal).
+    public static func releaseRequest(contexts: PresentationContexts) -> [UInt8] {
+        SPDU.finish(userData: acseUserData(.releaseRequest(reason: 0, userInformation: []), contexts)).encoded()
+    }
+
+    /// DN + RLRE (normal).
+    public static func releaseResponse(contexts: PresentationContexts) -> [UInt8] {
+        SPDU.disconnect(userData: acseUserData(.releaseResponse(reason: 0, userInformation: []), contexts)).encoded()
+    }
+
+    /// AB + ARU + ABRT (source: 0 service user, 1 service provider).
+    public static func abort(source: Int64 = 0, contexts: PresentationContexts) -> [UInt8] {
+        let abrt = ACSEAPDU.abort(source: source, diagnostic: nil, userInformation: [])
+        let aru = AbortPPDU.userAbort(
+            contextIDs: [],
+            userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(abrt.encoded()))]))
+        return SPDU.abort(userData: aru.encoded()).encoded()
+    }
+
+    static func acseUserData(_ apdu: ACSEAPDU, _ contexts: PresentationContexts) -> [UInt8] {
+        PresentationUserData.fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(apdu.encoded()))]).encoded()
+    }
+
+    /// Frames the MMS PDU held by `w` for data transfer: prepends the presentation wrapper and
+    /// the session Give-Tokens + DT header, in place.
+    public static func prependDataFraming(to w: inout BERWriter, contexts: PresentationContexts) {
+        PresentationUserData.prependFullyEncoded(contextID: contexts.mms, to: &w)
+        w.prepend(SPDU.dataHeader)
+    }
+
+    /// A whole data-transfer TSDU for one MMS PDU.
+    public static func data(_ pdu: MMSPDU, contexts: PresentationContexts = .init()) -> [UInt8] {
+        var w = BERWriter(capacity: 256)
+        pdu.prepend(to: &w)
+        prependDataFraming(to: &w, contexts: contexts)
+        return w.toArray()
+    }
+}
+

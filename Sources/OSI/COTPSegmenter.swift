@@ -1,0 +1,32 @@
+import BER
+
+/// Cuts a TSDU into TPKT-framed class 0 DT TPDUs no larger than the negotiated TPDU size.
+public enum COTPSegmenter {
+    /// Appends the TPKT frames carrying `tsdu` to `out`.
+    public static func frames(_ tsdu: ArraySlice<UInt8>, maxTPDUSize: Int, into out: inout [UInt8]) {
+        let chunk = max(maxTPDUSize - 3, 1)
+        var start = tsdu.startIndex
+        repeat {
+            let end = min(start + chunk, tsdu.endIndex)
+            let last = end == tsdu.endIndex
+            out += TPKT.header(payloadLength: 3 + (end - start))
+            out += TPDU.dataHeader(endOfTSDU: last)
+            out += tsdu[start..<end]
+            start = end
+        } while start < tsdu.endIndex
+    }
+
+    public static func frames(_ tsdu: [UInt8], maxTPDUSize: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        frames(tsdu[...], maxTPDUSize: maxTPDUSize, into: &out)
+        return out
+    }
+
+    /// When the TSDU in `w` fits one TPDU, prepends the DT and TPKT headers in place and returns true.
+    public static func prependSingleFrame(to w: inout BERWriter, maxTPDUSize: Int) -> Bool {
+        guard w.count + 3 <= maxTPDUSize, w.count + 7 <= TPKT.maxLength else { return false }
+        w.prepend(TPDU.dataHeader(endOfTSDU: true))
+        w.prepend(TPKT.header(payloadLength: w.count))
+        return true
+    }
+}
