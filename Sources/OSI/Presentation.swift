@@ -6,6 +6,8 @@ public enum WellKnownOID {
     public static let mmsAbstractSyntax: OID = [1, 0, 9506, 2, 1]
     public static let berTransferSyntax: OID = [2, 1, 1]
     public static let mmsApplicationContext: OID = [1, 0, 9506, 2, 3]
+    /// An older MMS application context name still proposed by ICCP products in the field.
+    public static let mmsApplicationContextV1: OID = [1, 0, 9506, 1, 1]
 }
 
 /// One entry of a presentation-context-definition-list.
