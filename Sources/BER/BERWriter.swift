@@ -7,35 +7,40 @@
 /// to the same buffer (MMS, then presentation, session, COTP, TPKT), so a PDU is
 /// framed without a copy. `reset()` keeps the capacity, so a writer reused for
 /// reports allocates nothing per report.
-public struct BERWriter: Sendable {
-    @usableFromInline var storage: [UInt8]
-    /// Index of the first written byte in `storage`.
+public struct BERWriter: ~Copyable, @unchecked Sendable {
+    // A uniquely owned buffer (the type is non-copyable), so writes need no
+    // uniqueness or bounds checks beyond `reserve`.
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    /// Index of the first written byte in the buffer.
     @usableFromInline var start: Int
 
     public init(capacity: Int = 512) {
-        storage = [UInt8](repeating: 0, count: max(capacity, 16))
-        start = storage.count
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+        start = self.capacity
     }
 
+    deinit { base.deallocate() }
+
     /// Bytes written so far.
-    @inlinable public var count: Int { storage.count - start }
+    @inlinable public var count: Int { capacity - start }
 
     /// Forgets what was written, keeping the buffer.
-    @inlinable public mutating func reset() { start = storage.count }
-
-    /// The written bytes, first to last.
-    @inlinable public var bytes: ArraySlice<UInt8> { storage[start...] }
+    @inlinable public mutating func reset() { start = capacity }
 
     /// The written bytes as a new array.
-    public func toArray() -> [UInt8] { Array(storage[start...]) }
+    public func toArray() -> [UInt8] {
+        Array(UnsafeBufferPointer(start: base + start, count: count))
+    }
 
     /// Gives access to the written bytes without copying.
     @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        try body(UnsafeRawBufferPointer(start: base + start, count: count))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserve(_ n: Int) {
         if start >= n { return }
         grow(n)
@@ -44,27 +49,23 @@ public struct BERWriter: Sendable {
     @usableFromInline
     mutating func grow(_ n: Int) {
         let used = count
-        var newCapacity = storage.count * 2
+        var newCapacity = capacity * 2
         while newCapacity - used < n { newCapacity *= 2 }
-        var newStorage = [UInt8](repeating: 0, count: newCapacity)
-        let newStart = newCapacity - used
-        newStorage.withUnsafeMutableBytes { dst in
-            storage.withUnsafeBytes { src in
-                dst.baseAddress!.advanced(by: newStart).copyMemory(
-                    from: src.baseAddress!.advanced(by: start), byteCount: used)
-            }
-        }
-        storage = newStorage
-        start = newStart
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        (newBase + (newCapacity - used)).update(from: base + start, count: used)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+        start = newCapacity - used
     }
 
     // MARK: Raw bytes
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func prepend(_ byte: UInt8) {
         reserve(1)
         start -= 1
-        storage[start] = byte
+        base[start] = byte
     }
 
     @inlinable
@@ -73,10 +74,7 @@ public struct BERWriter: Sendable {
         guard n > 0 else { return }
         reserve(n)
         start -= n
-        let s = start
-        storage.withUnsafeMutableBytes { dst in
-            dst.baseAddress!.advanced(by: s).copyMemory(from: bytes.baseAddress!, byteCount: n)
-        }
+        UnsafeMutableRawPointer(base + start).copyMemory(from: bytes.baseAddress!, byteCount: n)
     }
 
     @inlinable
@@ -104,10 +102,24 @@ public struct BERWriter: Sendable {
         var i = 0
         while i < width {
             start -= 1
-            storage[start] = UInt8(truncatingIfNeeded: v)
+            base[start] = UInt8(truncatingIfNeeded: v)
             v >>= 8
             i += 1
         }
+    }
+
+    /// Prepends a complete single-precision MMS floating-point element: `87 05 08 <IEEE 754>`
+    /// (or with another context tag), the hottest value of TASE.2 reports.
+    @inlinable @inline(__always)
+    public mutating func prependFloat32(_ value: Float, tag: BERTag) {
+        reserve(7)
+        start -= 7
+        let p = base + start
+        let bits = value.bitPattern.bigEndian
+        p[0] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+        p[1] = 5
+        p[2] = 8
+        UnsafeMutableRawPointer(p + 3).storeBytes(of: bits, as: UInt32.self)
     }
 
     // MARK: Headers
@@ -157,8 +169,15 @@ public struct BERWriter: Sendable {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func prependHeader(_ tag: BERTag, length: Int) {
+        if tag.number < 31 && length < 0x80 {
+            reserve(2)
+            start -= 2
+            base[start] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+            base[start + 1] = UInt8(truncatingIfNeeded: length)
+            return
+        }
         prependLength(length)
         prependTag(tag)
     }
@@ -237,16 +256,18 @@ public struct BERWriter: Sendable {
         prependHeader(tag, length: c.count)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func prependBitString(_ bits: BitString, tag: BERTag = .bitString) {
         let n = bits.byteCount
         reserve(n + 1)
         var i = n - 1
         while i >= 0 {
-            prepend(bits.byte(i))
+            start -= 1
+            base[start] = bits.byte(i)
             i -= 1
         }
-        prepend(UInt8(bits.unusedBits))
+        start -= 1
+        base[start] = UInt8(bits.unusedBits)
         prependHeader(tag, length: n + 1)
     }
 

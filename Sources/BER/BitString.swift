@@ -6,16 +6,22 @@
 public struct BitString: Hashable, Sendable, CustomStringConvertible {
     /// Number of bits.
     public let count: Int
-    @usableFromInline var inline: UInt64
-    @usableFromInline var heap: [UInt8]
+    @usableFromInline var storage: Storage
+
+    /// Inline for up to 64 bits (no reference to retain when a value is copied), else on the heap.
+    @usableFromInline
+    enum Storage: Hashable, Sendable {
+        /// Octet 0 in the most significant byte.
+        case inline(UInt64)
+        case heap([UInt8])
+    }
 
     /// A string of `count` zero bits.
     @inlinable
     public init(count: Int) {
         precondition(count >= 0)
         self.count = count
-        self.inline = 0
-        self.heap = count > 64 ? [UInt8](repeating: 0, count: (count + 7) / 8) : []
+        self.storage = count > 64 ? .heap([UInt8](repeating: 0, count: (count + 7) / 8)) : .inline(0)
     }
 
     /// Bits taken MSB-first from `bytes`; octets past `(count + 7) / 8` are ignored.
@@ -33,8 +39,7 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
     public init(msbFirst value: UInt64, count: Int) {
         precondition(count <= 64)
         self.count = count
-        self.inline = value
-        self.heap = []
+        self.storage = .inline(value)
     }
 
     /// Octets needed to hold the bits.
@@ -44,17 +49,22 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
 
     @inlinable
     public func byte(_ i: Int) -> UInt8 {
-        if count > 64 { return heap[i] }
-        return UInt8(truncatingIfNeeded: inline >> UInt64(56 - 8 * i))
+        switch storage {
+        case .inline(let v): return UInt8(truncatingIfNeeded: v >> UInt64(56 - 8 * i))
+        case .heap(let h): return h[i]
+        }
     }
 
     @inlinable
     mutating func setByte(_ i: Int, _ b: UInt8) {
-        if count > 64 {
-            heap[i] = b
-        } else {
+        switch storage {
+        case .inline(let v):
             let shift = UInt64(56 - 8 * i)
-            inline = (inline & ~(0xFF << shift)) | (UInt64(b) << shift)
+            storage = .inline((v & ~(0xFF << shift)) | (UInt64(b) << shift))
+        case .heap(var h):
+            storage = .inline(0)  // drop the reference so that `h` is unique
+            h[i] = b
+            storage = .heap(h)
         }
     }
 
@@ -77,10 +87,13 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
 
     /// The first 64 bits, octet 0 in the most significant byte.
     @inlinable public var leadingBits: UInt64 {
-        if count <= 64 { return inline }
-        var v: UInt64 = 0
-        for i in 0..<8 { v = (v << 8) | UInt64(heap[i]) }
-        return v
+        switch storage {
+        case .inline(let v): return v
+        case .heap(let h):
+            var v: UInt64 = 0
+            for i in 0..<8 { v = (v << 8) | UInt64(h[i]) }
+            return v
+        }
     }
 
     /// Decodes BER BIT STRING contents (the unused-bits octet, then the bits).
@@ -95,8 +108,14 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
             throw BERError(.invalidValue("empty BIT STRING with unused bits"), at: offset)
         }
         let bits = (c.count - 1) * 8 - Int(unused)
-        self.init(count: bits)
-        for i in 0..<(c.count - 1) { setByte(i, c[i + 1]) }
+        self.count = bits
+        if bits <= 64 {
+            var v: UInt64 = 0
+            for i in 0..<(c.count - 1) { v |= UInt64(c[i + 1]) << UInt64(56 - 8 * i) }
+            storage = .inline(v)
+        } else {
+            storage = .heap(Array(c[1...]))
+        }
     }
 
     public var description: String {

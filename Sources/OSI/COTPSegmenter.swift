@@ -25,8 +25,15 @@ public enum COTPSegmenter {
     /// When the TSDU in `w` fits one TPDU, prepends the DT and TPKT headers in place and returns true.
     public static func prependSingleFrame(to w: inout BERWriter, maxTPDUSize: Int) -> Bool {
         guard w.count + 3 <= maxTPDUSize, w.count + 7 <= TPKT.maxLength else { return false }
-        w.prepend(TPDU.dataHeader(endOfTSDU: true))
-        w.prepend(TPKT.header(payloadLength: w.count))
+        // DT header `02 F0 80`, then the TPKT header, byte by byte: no temporary arrays.
+        w.prepend(0x80)
+        w.prepend(0xF0)
+        w.prepend(0x02)
+        let total = w.count + TPKT.headerLength
+        w.prepend(UInt8(total & 0xFF))
+        w.prepend(UInt8(total >> 8))
+        w.prepend(0x00)
+        w.prepend(0x03)
         return true
     }
 }

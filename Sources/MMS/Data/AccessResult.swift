@@ -38,6 +38,8 @@ public enum AccessResult: Hashable, Sendable {
 
     static func decodeList(_ r: inout BERReader) throws -> [AccessResult] {
         var out: [AccessResult] = []
+        // A result takes at least 3 octets; most TASE.2 points take 8 to 25.
+        out.reserveCapacity(min(r.remaining / 8 + 1, 4096))
         while !r.isAtEnd {
             let e = try r.readElement()
             if e.tag == .context(0) {
@@ -57,10 +59,12 @@ public enum AccessResult: Hashable, Sendable {
     }
 
     static func prependList(_ list: [AccessResult], to w: inout BERWriter) {
-        var i = list.count - 1
-        while i >= 0 {
-            list[i].prepend(to: &w)
-            i -= 1
+        list.withUnsafeBufferPointer { buf in
+            var i = buf.count - 1
+            while i >= 0 {
+                buf[i].prepend(to: &w)
+                i -= 1
+            }
         }
     }
 }

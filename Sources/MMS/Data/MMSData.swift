@@ -64,7 +64,7 @@ public enum MMSData: Hashable, Sendable {
             }
             var c = try r.contents(of: e)
             var items: [MMSData] = []
-            items.reserveCapacity(min(e.contentLength / 3 + 1, 64))
+            items.reserveCapacity(min(e.contentLength / 5 + 1, 64))
             while !c.isAtEnd {
                 let child = try c.readElement()
                 items.append(try decode(child, in: c))
@@ -130,26 +130,16 @@ public enum MMSData: Hashable, Sendable {
     /// Prepends the BER encoding of this value (see `BERWriter` on back-to-front writing).
     public func prepend(to w: inout BERWriter) {
         switch self {
-        case .array(let items), .structure(let items):
-            let mark = w.count
-            var i = items.count - 1
-            while i >= 0 {
-                items[i].prepend(to: &w)
-                i -= 1
-            }
-            if case .array = self {
-                w.prependHeader(T.array, length: w.count - mark)
-            } else {
-                w.prependHeader(T.structure, length: w.count - mark)
-            }
+        case .structure(let items):
+            MMSData.prependMembers(items, tag: T.structure, to: &w)
+        case .array(let items):
+            MMSData.prependMembers(items, tag: T.array, to: &w)
         case .boolean(let b): w.prependBoolean(b, tag: .context(3))
         case .bitString(let b): w.prependBitString(b, tag: .context(4))
         case .integer(let v): w.prependInteger(v, tag: .context(5))
         case .unsigned(let v): w.prependUnsigned(v, tag: .context(6))
         case .floatingPoint(.single(let f)):
-            w.prepend(bigEndian: UInt64(f.bitPattern), width: 4)
-            w.prepend(8)
-            w.prependHeader(.context(7), length: 5)
+            w.prependFloat32(f, tag: .context(7))
         case .floatingPoint(.double(let d)):
             w.prepend(bigEndian: d.bitPattern, width: 8)
             w.prepend(11)
@@ -164,6 +154,18 @@ public enum MMSData: Hashable, Sendable {
         case .mmsString(let s): w.prependString(s, tag: .context(16))
         case .utcTime(let t): t.prepend(to: &w)
         }
+    }
+
+    static func prependMembers(_ items: [MMSData], tag: BERTag, to w: inout BERWriter) {
+        let mark = w.count
+        items.withUnsafeBufferPointer { buf in
+            var i = buf.count - 1
+            while i >= 0 {
+                buf[i].prepend(to: &w)
+                i -= 1
+            }
+        }
+        w.prependHeader(tag, length: w.count - mark)
     }
 
     public func encoded() -> [UInt8] {

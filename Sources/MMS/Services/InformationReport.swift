@@ -24,11 +24,7 @@ public struct InformationReport: Hashable, Sendable {
 
     public func prependContents(to w: inout BERWriter) {
         let mark = w.count
-        var i = results.count - 1
-        while i >= 0 {
-            results[i].prepend(to: &w)
-            i -= 1
-        }
+        AccessResult.prependList(results, to: &w)
         w.prependHeader(.contextConstructed(0), length: w.count - mark)
         variableAccessSpecification.prepend(to: &w)
     }

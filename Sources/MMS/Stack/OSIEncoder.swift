@@ -99,7 +99,11 @@ public enum OSIEncoder {
     /// the session Give-Tokens + DT header, in place.
     public static func prependDataFraming(to w: inout BERWriter, contexts: PresentationContexts) {
         PresentationUserData.prependFullyEncoded(contextID: contexts.mms, to: &w)
-        w.prepend(SPDU.dataHeader)
+        // Give-Tokens + DT, both empty: 01 00 01 00.
+        w.prepend(0x00)
+        w.prepend(0x01)
+        w.prepend(0x00)
+        w.prepend(0x01)
     }
 
     /// A whole data-transfer TSDU for one MMS PDU.

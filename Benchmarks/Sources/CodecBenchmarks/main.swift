@@ -1,0 +1,148 @@
+// Codec speed: ns per value to encode and decode MMS PDUs of 100 Data_RealQ values, with heap
+// allocations counted, and the same work done by swift-asn1's generic BER/DER codec in the same
+// run for a ratio. Build in release: `swift run -c release --package-path Benchmarks`.
+import AllocationCounter
+import BER
+import Glibc
+import MMS
+import OSI
+import SwiftASN1
+
+/// Fixed-point text without Foundation.
+func f(_ x: Double, _ digits: Int = 1, width: Int = 7) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let v = (x * scale).rounded() / scale
+    var s = "\(v)"
+    if let dot = s.firstIndex(of: ".") {
+        let decimals = s.distance(from: dot, to: s.endIndex) - 1
+        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        if decimals > digits { s = String(s.prefix(s.distance(from: s.startIndex, to: dot) + 1 + digits)) }
+    }
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}
+
+func now() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+/// Best time per value over several runs of `iterations` calls, and allocations per call.
+func measure(_ name: String, values: Int, iterations: Int, _ body: () throws -> Int) rethrows -> Double {
+    var sink = 0
+    for _ in 0..<max(iterations / 10, 1) { sink &+= try body() }  // warm up
+    var best = Double.infinity
+    for _ in 0..<7 {
+        let t0 = now()
+        for _ in 0..<iterations { sink &+= try body() }
+        let ns = Double(now() - t0) / Double(iterations * values)
+        best = min(best, ns)
+    }
+    allocation_counter_start()
+    for _ in 0..<100 { sink &+= try body() }
+    let allocs = Double(allocation_counter_stop()) / 100
+    let pad = String(repeating: " ", count: max(0, 58 - name.count))
+    print("\(name)\(pad)\(f(best)) ns/value  \(f(allocs, 2)) allocs/PDU   (\(sink & 1))")
+    return best
+}
+
+let values = 100
+let points: [MMSData] = (0..<values).map { i in
+    .structure([.float(Float(i) * 1.25 + 0.5), .bitString(BitString(bytes: [UInt8(i % 4) << 4], count: 8))])
+}
+let readResponse = MMSPDU.confirmedResponse(invokeID: 42, .read(ReadResponse(results: points.map(AccessResult.success))))
+let report = MMSPDU.unconfirmed(.informationReport(InformationReport(
+    .variableListName(.domainSpecific(domain: "ICC1", item: "DS_Analog")), results: points.map(AccessResult.success))))
+let contexts = PresentationContexts()
+
+print("FreeTase2 codec benchmark — \(values) Data_RealQ values per PDU, release build, one core")
+print(String(repeating: "-", count: 100))
+
+var writer = BERWriter(capacity: 8192)
+let encRead = measure("encode read response (MMS PDU)", values: values, iterations: 20_000) {
+    writer.reset()
+    readResponse.prepend(to: &writer)
+    return writer.count
+}
+let encReport = measure("encode informationReport (MMS PDU)", values: values, iterations: 20_000) {
+    writer.reset()
+    report.prepend(to: &writer)
+    return writer.count
+}
+_ = measure("encode informationReport framed (+pres, session, COTP, TPKT)", values: values, iterations: 20_000) {
+    writer.reset()
+    report.prepend(to: &writer)
+    OSIEncoder.prependDataFraming(to: &writer, contexts: contexts)
+    _ = COTPSegmenter.prependSingleFrame(to: &writer, maxTPDUSize: 8192)
+    return writer.count
+}
+
+let readBytes = readResponse.encoded()
+let reportBytes = report.encoded()
+let decRead = try measure("decode read response (MMS PDU → MMSData tree)", values: values, iterations: 20_000) {
+    if case .confirmedResponse(_, .read(let r)) = try MMSPDU.decode(readBytes) { return r.results.count }
+    return 0
+}
+let decReport = try measure("decode informationReport (MMS PDU → MMSData tree)", values: values, iterations: 20_000) {
+    if case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(reportBytes) { return r.results.count }
+    return 0
+}
+
+// The peer: swift-asn1 parses the same bytes into its generic node tree, then reads every value.
+func asn1Decode(_ bytes: [UInt8]) throws -> Int {
+    var n = 0
+    func walk(_ node: ASN1Node) {
+        switch node.content {
+        case .constructed(let children):
+            for c in children { walk(c) }
+        case .primitive(let bytes):
+            if node.identifier.tagNumber == 7, bytes.count == 5 {
+                var bits: UInt32 = 0
+                for b in bytes.dropFirst() { bits = bits << 8 | UInt32(b) }
+                n &+= Int(Float(bitPattern: bits))
+            } else {
+                n &+= bytes.count
+            }
+        }
+    }
+    walk(try BER.parse(bytes))
+    return n
+}
+let peerDec = try measure("swift-asn1: BER.parse + walk of the same read response", values: values, iterations: 5_000) {
+    try asn1Decode(readBytes)
+}
+
+func asn1Encode() throws -> Int {
+    var s = DER.Serializer()
+    try s.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific)) { s in
+        try s.serialize(Int(42))
+        try s.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 4, tagClass: .contextSpecific)) { s in
+            try s.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific)) { s in
+                for i in 0..<values {
+                    try s.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 2, tagClass: .contextSpecific)) { s in
+                        let bits = (Float(i) * 1.25 + 0.5).bitPattern
+                        s.appendPrimitiveNode(identifier: ASN1Identifier(tagWithNumber: 7, tagClass: .contextSpecific)) { b in
+                            b.append(8)
+                            b.append(UInt8(bits >> 24)); b.append(UInt8(bits >> 16 & 0xFF))
+                            b.append(UInt8(bits >> 8 & 0xFF)); b.append(UInt8(bits & 0xFF))
+                        }
+                        s.appendPrimitiveNode(identifier: ASN1Identifier(tagWithNumber: 4, tagClass: .contextSpecific)) { b in
+                            b.append(0); b.append(UInt8(i % 4) << 4)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return s.serializedBytes.count
+}
+let peerEnc = try measure("swift-asn1: DER.Serializer of the same read response", values: values, iterations: 5_000) {
+    try asn1Encode()
+}
+let peerSize = try asn1Encode()
+precondition(peerSize == readBytes.count, "the peer must produce the same PDU size")
+
+print(String(repeating: "-", count: 100))
+print("encode: FreeTase2 \(f(encRead, width: 0)) ns/value (report \(f(encReport, width: 0))) vs swift-asn1 \(f(peerEnc, width: 0)) → \(f(peerEnc / encRead, width: 0))× faster; target ≤ 20")
+print("decode: FreeTase2 \(f(decRead, width: 0)) ns/value (report \(f(decReport, width: 0))) vs swift-asn1 \(f(peerDec, width: 0)) → \(f(peerDec / decRead, width: 0))× faster; target ≤ 60")
