@@ -26,7 +26,7 @@ public struct ServiceError: Hashable, Sendable, Error, CustomStringConvertible {
     public static let definitionObjectAttributeInconsistent = ServiceError(.definition, 6)
     public static let resourceMemoryUnavailable = ServiceError(.resource, 1)
     public static let serviceOther = ServiceError(.service, 0)
-    public static let servicePDUSizeTooLarge = ServiceError(.service, 5)
+    public static let servicePDUSize = ServiceError(.service, 3)
     public static let accessOther = ServiceError(.access, 0)
     public static let accessObjectAccessUnsupported = ServiceError(.access, 1)
     public static let accessObjectNonExistent = ServiceError(.access, 2)
