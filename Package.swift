@@ -8,22 +8,40 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "FreeTase2",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "BER", targets: ["BER"]),
         .library(name: "OSI", targets: ["OSI"]),
         .library(name: "MMS", targets: ["MMS"]),
+        .library(name: "MMSNIO", targets: ["MMSNIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Pure codecs: bytes in, values out. No I/O, no NIO.
         .target(name: "BER", swiftSettings: strict),
         .target(name: "OSI", dependencies: ["BER"], swiftSettings: strict),
         .target(name: "MMS", dependencies: ["BER", "OSI"], swiftSettings: strict),
+        // Sockets: a SwiftNIO server and client around the pure association state machine.
+        .target(
+            name: "MMSNIO",
+            dependencies: [
+                "MMS", "OSI", "BER",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
 
         // Test helpers: pcap reading, TCP reassembly, the shared captures.
         .target(name: "TestSupport", dependencies: ["BER"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "BERTests", dependencies: ["BER"], swiftSettings: strict),
         .testTarget(name: "OSITests", dependencies: ["OSI", "BER", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MMSTests", dependencies: ["MMS", "OSI", "BER", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport"], swiftSettings: strict),
     ]
 )
