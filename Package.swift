@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "BERTests", dependencies: ["BER"], swiftSettings: strict),
         .testTarget(name: "OSITests", dependencies: ["OSI", "BER", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MMSTests", dependencies: ["MMS", "OSI", "BER", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport"], swiftSettings: strict),
+        .target(name: "InteropFixture", dependencies: ["MMS", "BER"], path: "Tests/InteropFixture", swiftSettings: strict),
+        .testTarget(
+            name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
     ]
 )

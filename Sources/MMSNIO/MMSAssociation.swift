@@ -157,6 +157,7 @@ public final class MMSAssociation: Sendable {
         channel.eventLoop.execute { handler.value.conclude(promise: promise) }
         try await promise.futureResult.get()
         try? await closed.get()
+        try? await channel.closeFuture.get()
     }
 
     /// Aborts the association (session AB with ACSE ABRT) and closes the connection.
@@ -164,10 +165,12 @@ public final class MMSAssociation: Sendable {
         let handler = self.handler
         channel.eventLoop.execute { handler.value.abort() }
         try? await closed.get()
+        try? await channel.closeFuture.get()
     }
 
     /// Returns when the association has ended, however it ended.
     public func waitUntilClosed() async {
         try? await closed.get()
+        try? await channel.closeFuture.get()
     }
 }

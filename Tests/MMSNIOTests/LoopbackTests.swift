@@ -1,0 +1,162 @@
+import BER
+import InteropFixture
+import Logging
+import MMS
+import MMSNIO
+import NIOCore
+import NIOPosix
+import OSI
+import Synchronization
+import Testing
+
+/// Starts an MMSServer on an ephemeral loopback port for the duration of `body`.
+func withServer<T>(_ device: some VirtualManufacturingDevice, configuration: MMSServer.Configuration = MMSServer.Configuration(host: "127.0.0.1", port: 0),
+                   _ body: (MMSServer, Int) async throws -> T) async throws -> T {
+    var logger = Logger(label: "test.server")
+    logger.logLevel = .warning
+    let server = MMSServer(configuration: configuration, device: device, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        let port = try await server.localAddress().port ?? 0
+        do {
+            let r = try await body(server, port)
+            server.shutdown()
+            try await group.waitForAll()
+            return r
+        } catch {
+            server.shutdown()
+            try? await group.waitForAll()
+            throw error
+        }
+    }
+}
+
+func clientConfig(_ port: Int) -> MMSClient.Configuration {
+    MMSClient.Configuration(host: "127.0.0.1", port: port)
+}
+
+func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
+
+@Suite("Our client against our server over TCP")
+struct LoopbackTests {
+    @Test func fullServiceList() async throws {
+        let received = Mutex<[InformationReport]>([])
+        let device = Fixture.makeDevice(onReport: { r, _ in received.withLock { $0.append(r) } })
+        try await withServer(device) { server, port in
+            let a = try await MMSClient.connect(clientConfig(port))
+            #expect(a.info.peerAPTitle == [1, 1, 1, 999, 1])
+            let id = try await a.identify()
+            #expect(id.vendorName == "FreeTase2")
+            #expect(try await a.getNameList(.domain, scope: .vmdSpecific) == ["ICC1", "ICC2"])
+            #expect(try await a.getNameList(.namedVariable, scope: .vmdSpecific) == ["Supported_Features", "TASE2_Version", "VMD_Counter", "VMD_Real"])
+            #expect(try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC1")) == ["Bilateral_Table_ID", "Breaker_1", "Setpoint_1", "Values_Array", "Voltage_1"])
+            #expect(try await a.getNameList(.namedVariableList, scope: .domainSpecific("ICC1")) == ["DS_Analog"])
+            #expect(try await a.read(.vmdSpecific("TASE2_Version")) == .structure([.integer(2000), .integer(8)]))
+            #expect(try await a.read(icc1("Values_Array")) == .array([.float(1), .float(2), .float(3.5)]))
+            #expect(try await a.read(icc1("Voltage_1"), alternateAccess: .component("Value")) == .float(230.5))
+            #expect(try await a.read(icc1("Voltage_1$Flags")) == Fixture.flags(0))
+            // Several variables in one PDU, one of them unknown.
+            let many = try await a.read([VariableAccess(.vmdSpecific("VMD_Real")), VariableAccess(icc1("Nope")), VariableAccess(.domainSpecific(domain: "ICC9", item: "X"))])
+            #expect(many == [.success(.float(1.5)), .failure(.objectNonExistent), .failure(.objectNonExistent)])
+            try await a.write(icc1("Setpoint_1"), .float(12.25))
+            #expect(try await a.read(icc1("Setpoint_1")) == .float(12.25))
+            try await a.write(icc1("Voltage_1"), .float(99), alternateAccess: .component("Value"))
+            #expect(try await a.read(icc1("Voltage_1")) == .structure([.float(99), Fixture.flags(0)]))
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.write(icc1("Bilateral_Table_ID"), .visibleString("x")) }
+            await #expect(throws: DataAccessError.typeInconsistent) { try await a.write(icc1("Setpoint_1"), .integer(3)) }
+            try await a.defineList(icc1("CLIENT_DS"), members: [VariableAccess(icc1("Voltage_1")), VariableAccess(icc1("Setpoint_1"))])
+            #expect(try await a.read(list: icc1("CLIENT_DS")).count == 2)
+            let attrs = try await a.listAttributes(icc1("CLIENT_DS"))
+            #expect(attrs.mmsDeletable && attrs.variables.count == 2)
+            await #expect(throws: MMSAssociationError.serviceError(.definitionObjectExists)) {
+                try await a.defineList(icc1("CLIENT_DS"), members: [VariableAccess(icc1("Voltage_1"))])
+            }
+            await #expect(throws: MMSAssociationError.serviceError(.definitionObjectUndefined)) {
+                try await a.defineList(icc1("BAD_DS"), members: [VariableAccess(icc1("Missing"))])
+            }
+            let del = try await a.deleteLists([icc1("CLIENT_DS"), icc1("DS_Analog")])
+            #expect(del == DeleteNamedVariableListResponse(numberMatched: 2, numberDeleted: 1))
+            let type = try await a.variableAccessAttributes(icc1("Voltage_1"))
+            #expect(type.typeSpecification == Fixture.realQ)
+
+            // Reports in both forms, from the server to this association.
+            let serverSide = try #require(server.associations.first)
+            for r in Fixture.reports(device) { try await serverSide.send(r) }
+            var it = a.informationReports.makeAsyncIterator()
+            let r1 = await it.next()
+            let r2 = await it.next()
+            #expect(r1 == Fixture.reports(device)[0])
+            #expect(r2?.variableAccessSpecification == .variableListName(.vmdSpecific("VMD_DS")))
+            // And one from the client to the server.
+            try await a.send(InformationReport(.listOfVariable([VariableAccess(icc1("Transfer_Report_ACK"))]), results: [.success(.visibleString("ack"))]))
+            // Dual role: the server asks the client (which serves nothing here) and gets a reject.
+            await #expect(throws: MMSAssociationError.self) { _ = try await serverSide.identify() }
+            try await a.conclude()
+            #expect(!a.isOpen)
+            #expect(received.withLock { $0.count } == 1)
+            // The server forgets the association.
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(server.associations.isEmpty)
+        }
+    }
+
+    @Test func pipelinedRequestsAndPaging() async throws {
+        let device = InMemoryVMD()
+        for i in 0..<3000 {
+            device.setVariable(.vmdSpecific("Point_\(String(i + 100_000))"), .init(type: .float32, value: .float(Float(i))))
+        }
+        device.setVariable(.vmdSpecific("Blob"), .init(type: .octetString(3000), value: .octetString([UInt8](repeating: 1, count: 3000))))
+        var cfg = MMSServer.Configuration(host: "127.0.0.1", port: 0)
+        cfg.limits = MMSLimits(maxPDUSize: 4000, maxServOutstandingCalled: 3)
+        try await withServer(device, configuration: cfg) { _, port in
+            let a = try await MMSClient.connect(clientConfig(port))
+            #expect(a.parameters.maxPDUSize == 4000)
+            // Paging: 3000 names do not fit a 4000-octet PDU.
+            let names = try await a.getNameList(.namedVariable, scope: .vmdSpecific)
+            #expect(names.count == 3001)
+            #expect(names == names.sorted())
+            // 50 concurrent reads: never more than 3 outstanding on the wire, all answered.
+            try await withThrowingTaskGroup(of: MMSData.self) { g in
+                for i in 0..<50 { g.addTask { try await a.read(.vmdSpecific("Point_\(100_000 + i)")) } }
+                var n = 0
+                for try await _ in g { n += 1 }
+                #expect(n == 50)
+            }
+            // A read whose response exceeds the negotiated PDU size gets a pdu-size error, not an oversize PDU.
+            let many = [VariableAccess(.vmdSpecific("Blob")), VariableAccess(.vmdSpecific("Blob"))]
+            #expect(try await a.read([VariableAccess(.vmdSpecific("Blob"))]).count == 1)
+            do {
+                _ = try await a.read(many)
+                Issue.record("an oversized response was sent")
+            } catch MMSAssociationError.serviceError(let e) {
+                #expect(e.errorClass == .service && e.code == 3)
+            }
+            await a.abort()
+        }
+    }
+
+    @Test func refusedAssociationAndBadPeers() async throws {
+        let device = Fixture.makeDevice(accept: { r in r.callingAPTitle == [1, 1, 1, 999] ? .accept : .reject(.callingAPTitleNotRecognized) })
+        var cfg = MMSServer.Configuration(host: "127.0.0.1", port: 0)
+        cfg.timeouts = MMSTimeouts(associate: .milliseconds(400), partialPDU: .milliseconds(300))
+        try await withServer(device, configuration: cfg) { server, port in
+            var c = clientConfig(port)
+            c.local.apTitle = [1, 2, 3]
+            await #expect(throws: MMSAssociationError.self) { _ = try await MMSClient.connect(c) }
+
+            // A peer that sends nothing, and one that sends half a TPKT, are dropped; a good one is not disturbed.
+            let good = try await MMSClient.connect(clientConfig(port))
+            let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            let half = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            try await half.writeAndFlush(ByteBuffer(bytes: [0x03, 0x00, 0x00, 0x16, 0x11])).get()
+            let garbage = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            try await garbage.writeAndFlush(ByteBuffer(bytes: [0x47, 0x45, 0x54, 0x20, 0x2F, 0x20, 0x48, 0x54, 0x54, 0x50])).get()
+            try await garbage.closeFuture.get()
+            try await silent.closeFuture.get()
+            try await half.closeFuture.get()
+            #expect(try await good.read(.vmdSpecific("VMD_Counter")) == .integer(42))
+            #expect(server.associations.count == 1)
+            try await good.conclude()
+        }
+    }
+}
