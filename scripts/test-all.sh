@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift unit tests, then (from issue 3 on) the interop tests
-# against foreign MMS stacks, whose peers scripts/setup-peers.sh installs.
+# Runs every test: the Swift unit tests and the interop tests against foreign MMS stacks
+# (libiec61850 via pyiec61850-ng, hat-drivers) and the tshark wire check. The peers are
+# installed by scripts/setup-peers.sh into a git-ignored .venv (and tshark from Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FREETASE2_PYTHON="$(scripts/setup-peers.sh)"
+export FREETASE2_PYTHON
+export FREETASE2_INTEROP=1
 swift build --build-tests
 swift test

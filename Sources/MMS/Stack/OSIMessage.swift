@@ -85,6 +85,14 @@ public enum OSIMessage: Hashable, Sendable {
             throw OSIError(.presentation, "data for unknown presentation context \(pdv.contextID)")
         case .finish, .disconnect:
             guard let ud = spdu.userData, !ud.isEmpty else { return .session(spdu) }
+            if ud[0] == 0xA0 || ud[0] == 0x30 {
+                // Some stacks (hat-drivers) close with FN carrying an abort PPDU (ARU + ABRT): an abort.
+                let ppdu = try AbortPPDU.decode(ud, limits: limits)
+                if case .userAbort(_, let u?) = ppdu, let pdv = u.pdvs.first(where: { $0.contextID == contexts.acse }) {
+                    return .acse(spdu, try ACSEAPDU.decode(pdv.bytes, limits: limits))
+                }
+                return .abort(spdu, ppdu)
+            }
             let p = try PresentationUserData.decode(ud, limits: limits)
             guard let pdv = p.pdvs.first(where: { $0.contextID == contexts.acse }) else {
                 throw OSIError(.presentation, "release without an ACSE PDU")
