@@ -37,7 +37,12 @@ public final class MMSAssociation: Sendable {
         let promise = channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
         let handler = self.handler
         channel.eventLoop.execute { handler.value.sendRequest(service, promise: promise) }
-        return try await promise.futureResult.get()
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            // The answer, if it still comes, is dropped; the slot is freed at once.
+            handler.eventLoop.execute { handler.value.cancel(promise) }
+        }
     }
 
     func expect<T>(_ service: ConfirmedServiceRequest, _ pick: (ConfirmedServiceResponse) -> T?) async throws -> T {

@@ -41,6 +41,8 @@ final class MMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     var pending: [UInt32: EventLoopPromise<ConfirmedServiceResponse>] = [:]
     var waiting = CircularBuffer<(ConfirmedServiceRequest, EventLoopPromise<ConfirmedServiceResponse>)>()
     var nextInvokeID: UInt32 = 1
+    /// Invoke IDs whose callers gave up; their late answers are dropped quietly.
+    var cancelled: Set<UInt32> = []
     var concludePromise: EventLoopPromise<Void>?
     var establishPromise: EventLoopPromise<MMSAssociation>?
     let closedPromise: EventLoopPromise<Void>
@@ -231,7 +233,7 @@ final class MMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             serve(id, service, context)
         case .confirmedResponse(let id, let response):
             guard let p = pending.removeValue(forKey: id) else {
-                logger.warning("response to unknown invoke ID \(id)")
+                if cancelled.remove(id) == nil { logger.warning("response to unknown invoke ID \(id)") }
                 return
             }
             p.succeed(response)
@@ -321,6 +323,18 @@ final class MMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         } catch {
             promise.fail(error)
         }
+    }
+
+    /// The caller gave up waiting (task cancelled).
+    func cancel(_ promise: EventLoopPromise<ConfirmedServiceResponse>) {
+        if let id = pending.first(where: { $0.value.futureResult === promise.futureResult })?.key {
+            pending[id] = nil
+            cancelled.insert(id)
+        } else if let i = waiting.firstIndex(where: { $0.1.futureResult === promise.futureResult }) {
+            waiting.remove(at: i)
+        }
+        promise.fail(CancellationError())
+        admitWaiting()
     }
 
     func admitWaiting() {

@@ -134,3 +134,32 @@ struct LoopbackTests {
         }
     }
 }
+
+@Suite("Dual role and cancellation")
+struct DualRoleTests {
+    @Test func serverAsksTheClientOnTheSameAssociation() async throws {
+        // The calling side hosts a model too: the called side reads from it (ICCP partners do both).
+        let clientModel = InMemoryVMD(identity: IdentifyResponse(vendorName: "client-side", modelName: "m", revision: "1"))
+        clientModel.setVariable(.vmdSpecific("Client_Point"), .init(type: .float32, value: .float(7)))
+        try await withServer(Fixture.makeDevice()) { server, port in
+            let a = try await MMSClient.connect(clientConfig(port), device: clientModel)
+            let s = try #require(server.associations.first)
+            #expect(try await s.identify().vendorName == "client-side")
+            #expect(try await s.read(.vmdSpecific("Client_Point")) == .float(7))
+            // Meanwhile the client keeps using the server.
+            #expect(try await a.read(.vmdSpecific("VMD_Counter")) == .integer(42))
+            try await a.conclude()
+        }
+    }
+
+    @Test func cancelledRequestFreesItsSlot() async throws {
+        try await withServer(Fixture.makeDevice()) { _, port in
+            let a = try await MMSClient.connect(clientConfig(port))
+            let t = Task { try await a.read(.vmdSpecific("VMD_Counter")) }
+            t.cancel()
+            _ = await t.result
+            #expect(try await a.read(.vmdSpecific("VMD_Counter")) == .integer(42))
+            try await a.conclude()
+        }
+    }
+}
