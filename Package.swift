@@ -14,17 +14,34 @@ let package = Package(
         .library(name: "OSI", targets: ["OSI"]),
         .library(name: "MMS", targets: ["MMS"]),
         .library(name: "MMSNIO", targets: ["MMSNIO"]),
+        .library(name: "TASE2", targets: ["TASE2"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // YAML for the configuration file: the one mature Swift YAML parser, with line marks for errors.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Pure codecs: bytes in, values out. No I/O, no NIO.
         .target(name: "BER", swiftSettings: strict),
         .target(name: "OSI", dependencies: ["BER"], swiftSettings: strict),
         .target(name: "MMS", dependencies: ["BER", "OSI"], swiftSettings: strict),
+        // TASE.2 on MMS: the VCC model, bilateral tables, data sets, transfer sets.
+        .target(
+            name: "TASE2",
+            dependencies: ["MMS", "MMSNIO", "BER", "OSI", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "tase2",
+            dependencies: ["TASE2", "MMS", "MMSNIO", "BER", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict),
         // Sockets: a SwiftNIO server and client around the pure association state machine.
         .target(
             name: "MMSNIO",
@@ -48,6 +65,7 @@ let package = Package(
             path: "Tests/InteropFixture", swiftSettings: strict),
         .testTarget(
             name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
+        .testTarget(name: "TASE2Tests", dependencies: ["TASE2", "MMS", "MMSNIO", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
         // Against stacks we did not write (libiec61850, hat-drivers) and tshark; run by scripts/test-all.sh and in CI.
         .testTarget(
             name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),

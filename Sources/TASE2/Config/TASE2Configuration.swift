@@ -1,0 +1,158 @@
+import BER
+import MMS
+
+/// Everything a VCC is configured with. Built by hand, by `ConfigLoader` from a YAML file, or
+/// by `DemoConfiguration`.
+public struct TASE2Configuration: Hashable, Sendable {
+    public var vcc: VCCSettings
+    /// Empty (with `vcc.openMode`) means an open server: any partner, everything allowed.
+    public var bilateralTables: [BilateralTableConfig]
+    public var points: [PointConfig]
+    public var dataSets: [DataSetConfig]
+
+    public init(vcc: VCCSettings = VCCSettings(), bilateralTables: [BilateralTableConfig] = [], points: [PointConfig] = [],
+                dataSets: [DataSetConfig] = []) {
+        self.vcc = vcc
+        self.bilateralTables = bilateralTables
+        self.points = points
+        self.dataSets = dataSets
+    }
+}
+
+public struct VCCSettings: Hashable, Sendable {
+    public var name: String
+    public var edition: Edition
+    public var stateQShape: StateQShape
+    public var host: String
+    public var port: Int
+    /// The server's own AP-title and AE-qualifier (sent in the AARE).
+    public var apTitle: OID
+    public var aeQualifier: Int64
+    public var vendor: String
+    public var model: String
+    public var revision: String
+    /// Accept any partner when no bilateral table is configured.
+    public var openMode: Bool
+    /// Largest MMS PDU offered in Initiate.
+    public var maxPDUSize: Int32
+
+    public init(name: String = "VCC", edition: Edition = .v2000, stateQShape: StateQShape = .bitString, host: String = "0.0.0.0",
+                port: Int = 102, apTitle: OID = [1, 1, 1, 999, 1], aeQualifier: Int64 = 12, vendor: String = "FreeTase2",
+                model: String = "FreeTase2 VCC", revision: String = "0.1", openMode: Bool = false, maxPDUSize: Int32 = 65_000) {
+        self.name = name
+        self.edition = edition
+        self.stateQShape = stateQShape
+        self.host = host
+        self.port = port
+        self.apTitle = apTitle
+        self.aeQualifier = aeQualifier
+        self.vendor = vendor
+        self.model = model
+        self.revision = revision
+        self.openMode = openMode
+        self.maxPDUSize = maxPDUSize
+    }
+}
+
+/// A bilateral table: one partner, its ICC domain and its rights on VCC objects.
+public struct BilateralTableConfig: Hashable, Sendable {
+    public var id: String
+    /// The ICC (MMS domain) this partner sees.
+    public var icc: String
+    public var partnerAPTitle: OID
+    /// nil: any AE-qualifier.
+    public var partnerAEQualifier: Int64?
+    /// When set, the partner's selectors must match too.
+    public var partnerPSEL: [UInt8]?
+    public var partnerSSEL: [UInt8]?
+    public var partnerTSEL: [UInt8]?
+    /// VCC points (and VCC data sets) this partner may read; `["*"]` for all.
+    public var vccRead: [String]
+    /// VCC points this partner may write (they must be writable points).
+    public var vccWrite: [String]
+    /// DS transfer sets in this ICC.
+    public var transferSets: Int
+
+    public init(id: String, icc: String, partnerAPTitle: OID, partnerAEQualifier: Int64? = nil, vccRead: [String] = ["*"],
+                vccWrite: [String] = [], transferSets: Int = 100) {
+        self.id = id
+        self.icc = icc
+        self.partnerAPTitle = partnerAPTitle
+        self.partnerAEQualifier = partnerAEQualifier
+        self.vccRead = vccRead
+        self.vccWrite = vccWrite
+        self.transferSets = transferSets
+    }
+}
+
+/// Where a point or data set lives: the VCC (VMD scope) or one ICC (its domain).
+public enum ObjectScope: Hashable, Sendable, CustomStringConvertible {
+    case vcc
+    case icc(String)
+    public var description: String {
+        switch self {
+        case .vcc: return "VCC"
+        case .icc(let d): return d
+        }
+    }
+    public func objectName(_ item: String) -> ObjectName {
+        switch self {
+        case .vcc: return .vmdSpecific(item)
+        case .icc(let d): return .domainSpecific(domain: d, item: item)
+        }
+    }
+}
+
+public struct PointConfig: Hashable, Sendable {
+    public var name: String
+    public var type: PointType
+    public var scope: ObjectScope
+    public var initial: PointValue
+    /// Partners may write it (subject to their bilateral table for VCC points).
+    public var writable: Bool
+
+    public init(name: String, type: PointType, scope: ObjectScope, initial: PointValue = PointValue(), writable: Bool = false) {
+        self.name = name
+        self.type = type
+        self.scope = scope
+        self.initial = initial
+        self.writable = writable
+    }
+}
+
+/// A server-defined data set (named variable list).
+public struct DataSetConfig: Hashable, Sendable {
+    public var name: String
+    public var scope: ObjectScope
+    /// Members as `Name` (VCC) or `ICC/Name` (an ICC's object, including the transfer-set specials).
+    public var members: [ObjectName]
+
+    public init(name: String, scope: ObjectScope, members: [ObjectName]) {
+        self.name = name
+        self.scope = scope
+        self.members = members
+    }
+}
+
+/// A configuration that cannot be served, with where it came from.
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var file: String?
+    public var line: Int?
+    public var field: String
+    public var message: String
+
+    public init(file: String? = nil, line: Int? = nil, field: String, _ message: String) {
+        self.file = file
+        self.line = line
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String {
+        var s = ""
+        if let f = file { s += f }
+        if let l = line { s += ":\(l)" }
+        if !s.isEmpty { s += ": " }
+        return s + "\(field): \(message)"
+    }
+}
