@@ -150,6 +150,21 @@ public final class MMSAssociation: Sendable {
         try await promise.futureResult.get()
     }
 
+    /// Sends an unconfirmed PDU the caller encoded (e.g. a report built straight from storage).
+    public func send(encodedUnconfirmedPDU mms: [UInt8]) async throws {
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        let handler = self.handler
+        channel.eventLoop.execute {
+            do {
+                handler.value.perform(try handler.value.machine.sendEncoded(mms))
+                promise.succeed(())
+            } catch {
+                promise.fail(error)
+            }
+        }
+        try await promise.futureResult.get()
+    }
+
     /// True when the connection can take more data now (for report flow control).
     public var isWritable: Bool { channel.isWritable }
 

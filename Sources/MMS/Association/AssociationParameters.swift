@@ -57,6 +57,18 @@ public struct NegotiatedParameters: Hashable, Sendable {
     /// Negotiated COTP TPDU size.
     public var maxTPDUSize: Int
 
+    public init(maxPDUSize: Int, maxServOutstandingCalling: Int, maxServOutstandingCalled: Int, dataStructureNestingLevel: Int? = nil,
+                versionNumber: Int, parameterCBB: BitString, peerServices: BitString, maxTPDUSize: Int) {
+        self.maxPDUSize = maxPDUSize
+        self.maxServOutstandingCalling = maxServOutstandingCalling
+        self.maxServOutstandingCalled = maxServOutstandingCalled
+        self.dataStructureNestingLevel = dataStructureNestingLevel
+        self.versionNumber = versionNumber
+        self.parameterCBB = parameterCBB
+        self.peerServices = peerServices
+        self.maxTPDUSize = maxTPDUSize
+    }
+
     /// How many of the peer's requests we serve at once: the called side serves the calling
     /// side's requests, and the other way round.
     public func servedConcurrently(asCalled: Bool) -> Int { asCalled ? maxServOutstandingCalled : maxServOutstandingCalling }

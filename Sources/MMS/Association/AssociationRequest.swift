@@ -20,6 +20,27 @@ public struct AssociationRequest: Hashable, Sendable {
     /// The peer's address as the transport saw it (filled by the network layer), for logs.
     public var peerAddress: String?
 
+    public init(callingAPTitle: OID? = nil, callingAEQualifier: Int64? = nil, calledAPTitle: OID? = nil, calledAEQualifier: Int64? = nil,
+                callingTSEL: [UInt8]? = nil, calledTSEL: [UInt8]? = nil, callingSSEL: [UInt8]? = nil, calledSSEL: [UInt8]? = nil,
+                callingPSEL: [UInt8]? = nil, calledPSEL: [UInt8]? = nil, applicationContext: OID, mechanismName: OID? = nil,
+                authentication: AuthenticationValue? = nil, initiate: InitiateParameters, peerAddress: String? = nil) {
+        self.callingAPTitle = callingAPTitle
+        self.callingAEQualifier = callingAEQualifier
+        self.calledAPTitle = calledAPTitle
+        self.calledAEQualifier = calledAEQualifier
+        self.callingTSEL = callingTSEL
+        self.calledTSEL = calledTSEL
+        self.callingSSEL = callingSSEL
+        self.calledSSEL = calledSSEL
+        self.callingPSEL = callingPSEL
+        self.calledPSEL = calledPSEL
+        self.applicationContext = applicationContext
+        self.mechanismName = mechanismName
+        self.authentication = authentication
+        self.initiate = initiate
+        self.peerAddress = peerAddress
+    }
+
     /// The password, when the peer used the ACSE password mechanism.
     public var password: String? {
         if case .charString(let s)? = authentication { return s }
@@ -42,4 +63,14 @@ public struct AssociationInfo: Hashable, Sendable {
     public var applicationContext: OID
     public var parameters: NegotiatedParameters
     public var request: AssociationRequest?
+
+    public init(isCalled: Bool, peerAPTitle: OID? = nil, peerAEQualifier: Int64? = nil, applicationContext: OID,
+                parameters: NegotiatedParameters, request: AssociationRequest? = nil) {
+        self.isCalled = isCalled
+        self.peerAPTitle = peerAPTitle
+        self.peerAEQualifier = peerAEQualifier
+        self.applicationContext = applicationContext
+        self.parameters = parameters
+        self.request = request
+    }
 }

@@ -393,6 +393,25 @@ public struct MMSConnectionStateMachine: Sendable {
         return [.write(COTPSegmenter.frames(w.toArray(), maxTPDUSize: tpduSize))]
     }
 
+    /// Frames an unconfirmed MMS PDU that the caller encoded itself (reports built straight from
+    /// storage). Fails when it is larger than negotiated.
+    public mutating func sendEncoded(_ mms: [UInt8]) throws -> [Action] {
+        switch state {
+        case .associated, .concluded: break
+        default: throw MMSAssociationError.notAssociated
+        }
+        if let limit = parameters?.maxPDUSize, mms.count > limit {
+            throw MMSAssociationError.pduTooLarge(size: mms.count, limit: limit)
+        }
+        var w = BERWriter(capacity: mms.count + 32)
+        w.prepend(mms)
+        OSIEncoder.prependDataFraming(to: &w, contexts: contexts)
+        if COTPSegmenter.prependSingleFrame(to: &w, maxTPDUSize: tpduSize) {
+            return [.write(w.toArray())]
+        }
+        return [.write(COTPSegmenter.frames(w.toArray(), maxTPDUSize: tpduSize))]
+    }
+
     /// Size of `pdu` as encoded, for callers that must check before sending.
     public func fits(_ pdu: MMSPDU) -> Bool {
         guard let limit = parameters?.maxPDUSize else { return false }

@@ -29,3 +29,17 @@ public struct InformationReport: Hashable, Sendable {
         variableAccessSpecification.prepend(to: &w)
     }
 }
+
+extension InformationReport {
+    /// Prepends a whole unconfirmed-PDU informationReport whose access results `results` prepends
+    /// (last first), so that a server can encode a report straight from its point storage.
+    public static func prependPDU(_ spec: VariableAccessSpecification, to w: inout BERWriter, results: (inout BERWriter) -> Void) {
+        let start = w.count
+        let mark = w.count
+        results(&w)
+        w.prependHeader(.contextConstructed(0), length: w.count - mark)
+        spec.prepend(to: &w)
+        w.prependHeader(.contextConstructed(0), length: w.count - start)
+        w.prependHeader(.contextConstructed(3), length: w.count - start)
+    }
+}

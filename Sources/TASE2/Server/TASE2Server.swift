@@ -1,0 +1,68 @@
+import BER
+import Logging
+import MMS
+import MMSNIO
+import NIOCore
+import ServiceLifecycle
+
+/// A TASE.2 server: the MMS server hosting a `VirtualControlCentre`, plus the scheduler that
+/// sends transfer-set reports. Runs as a ServiceLifecycle `Service`.
+public final class TASE2Server: Service, Sendable {
+    public let vcc: VirtualControlCentre
+    public let mms: MMSServer
+    let logger: Logger
+
+    public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2")) throws {
+        vcc = try VirtualControlCentre(configuration: configuration, logger: logger)
+        let v = configuration.vcc
+        mms = MMSServer(
+            configuration: MMSServer.Configuration(
+                host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
+                limits: MMSLimits(maxPDUSize: v.maxPDUSize)),
+            device: vcc, logger: logger)
+        self.logger = logger
+    }
+
+    // MARK: Application API
+
+    public func handle(_ name: String, in scope: ObjectScope) -> PointHandle? { vcc.handle(name, in: scope) }
+    public func update(_ updates: [(PointHandle, PointValue)]) { vcc.update(updates) }
+    public func value(of handle: PointHandle) -> PointValue { vcc.value(of: handle) }
+    public var pointTypes: [(PointHandle, PointType, String, ObjectScope)] { vcc.points }
+    /// Partners' writes to points, as they happen.
+    public var pointWrites: AsyncStream<PointWrite> { vcc.pointWrites }
+
+    public func localAddress() async throws -> SocketAddress { try await mms.localAddress() }
+
+    // MARK: Running
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.mms.run() }
+            group.addTask { await self.runReports() }
+            // The MMS server ends on shutdown; then stop the scheduler too.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    public func shutdown() { mms.shutdown() }
+
+    /// Sends due reports; sleeps until the next one is due (at most 200 ms, so newly enabled
+    /// transfer sets start on time).
+    func runReports() async {
+        while !Task.isCancelled {
+            let now = currentTime()
+            for (association, pdu) in vcc.dueReports(at: now) {
+                guard let a = mms.associations.first(where: { $0.context.id == association }) else { continue }
+                do {
+                    try await a.send(encodedUnconfirmedPDU: pdu)
+                } catch {
+                    logger.warning("report not sent: \(error)", metadata: ["peer": "\(a.remoteAddress)"])
+                }
+            }
+            let wait = min(max(vcc.nextDueTime() - currentTime(), 0.005), 0.2)
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
+    }
+}

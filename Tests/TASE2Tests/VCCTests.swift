@@ -1,0 +1,301 @@
+import BER
+import InteropFixture
+import MMS
+import MMSNIO
+import Synchronization
+import Testing
+import TestSupport
+@testable import TASE2
+
+/// A small VCC: two partners with their own ICCs, points of a few types in both scopes.
+func testConfiguration(port: Int = 0) -> TASE2Configuration {
+    var c = TASE2Configuration()
+    c.vcc.host = "127.0.0.1"
+    c.vcc.port = port
+    c.bilateralTables = [
+        BilateralTableConfig(id: "BLT_A", icc: "ICC1", partnerAPTitle: [1, 1, 1, 999], partnerAEQualifier: 12,
+                             vccRead: ["Line1_MW", "Setpoint_Real"], vccWrite: ["Setpoint_Real"], transferSets: 3),
+        BilateralTableConfig(id: "BLT_B", icc: "ICC2", partnerAPTitle: [1, 1, 1, 888], transferSets: 2),
+    ]
+    c.points = [
+        PointConfig(name: "Line1_MW", type: .realQ, scope: .vcc, initial: .real(12.5, flags: DataFlags(validity: .suspect))),
+        PointConfig(name: "Hidden_MW", type: .real, scope: .vcc, initial: .real(1)),
+        PointConfig(name: "Setpoint_Real", type: .real, scope: .vcc, initial: .real(0), writable: true),
+        PointConfig(name: "Breaker_1", type: .stateQTimeTag, scope: .icc("ICC1"), initial: .state(.on, time: 1_700_000_000)),
+        PointConfig(name: "Bus1_kV", type: .realQTimeTagExtended, scope: .icc("ICC1"), initial: .real(1.5, time: 1_700_000_000, ms: 250)),
+        PointConfig(name: "Tap_Pos", type: .discreteExtended, scope: .icc("ICC1"), initial: PointValue(discrete: 7, timeStamp: 1_700_000_000, cov: 3), writable: true),
+        PointConfig(name: "Line9_MW", type: .realQ, scope: .icc("ICC2"), initial: .real(9)),
+    ]
+    c.dataSets = [
+        DataSetConfig(name: "DS_Server", scope: .icc("ICC1"), members: [
+            .domainSpecific(domain: "ICC1", item: "Transfer_Set_Name"), .domainSpecific(domain: "ICC1", item: "Transfer_Set_Time_Stamp"),
+            .domainSpecific(domain: "ICC1", item: "DSConditions_Detected"), .vmdSpecific("Line1_MW"),
+            .domainSpecific(domain: "ICC1", item: "Breaker_1"),
+        ]),
+    ]
+    return c
+}
+
+func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
+
+/// Runs a TASE2Server on a loopback port for `body`.
+func withTASE2Server<T>(_ configuration: TASE2Configuration = testConfiguration(), _ body: (TASE2Server, Int) async throws -> T) async throws -> T {
+    var logger = Logger(label: "test.tase2")
+    logger.logLevel = .warning
+    let server = try TASE2Server(configuration: configuration, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        let port = try await server.localAddress().port ?? 0
+        defer { server.shutdown() }
+        let r = try await body(server, port)
+        server.shutdown()
+        try await group.waitForAll()
+        return r
+    }
+}
+
+func connect(_ port: Int, apTitle: OID = [1, 1, 1, 999], aeQualifier: Int64 = 12) async throws -> MMSAssociation {
+    var c = MMSClient.Configuration(host: "127.0.0.1", port: port)
+    c.local.apTitle = apTitle
+    c.local.aeQualifier = aeQualifier
+    return try await MMSClient.connect(c)
+}
+
+import Logging
+
+@Suite("Point types on the wire (spec §3.4, §4)")
+struct PointTypeTests {
+    @Test func everyTypeEncodesTheSameStraightFromStorage() throws {
+        let v = PointValue(real: 1.5, discrete: -7, state: 0x80, flags: DataFlags(validity: .held, source: .entered), timeStamp: 1_700_000_000,
+                           milliseconds: 250, cov: 300, eventFlags: 0x11, packedEvent: 0x42, operatingTime: 12)
+        for t in PointType.allCases {
+            for shape in [StateQShape.bitString, .valueAndFlags] {
+                let data = t.data(v, stateQ: shape)
+                #expect(t.typeSpecification(stateQ: shape).accepts(data), "\(t)")
+                var w = BERWriter()
+                t.prepend(v, stateQ: shape, to: &w)
+                #expect(w.toArray() == data.encoded(), "\(t) \(shape)")
+                // A write of the whole value comes back to the same value.
+                let back = try #require(t.value(from: data, stateQ: shape))
+                #expect(t.data(back, stateQ: shape) == data, "\(t)")
+            }
+        }
+    }
+
+    @Test func specExamples() {
+        // Data_RealQ 12.5, SUSPECT; Data_StateQTimeTag ON at 1700000000.
+        #expect(hex(PointType.realQ.data(.real(12.5, flags: DataFlags(validity: .suspect))).encoded()) == "a20b8705084148000084020020")
+        #expect(hex(PointType.stateQTimeTag.data(.state(.on, time: 1_700_000_000)).encoded()) == "a20a85046553f10084020080")
+        #expect(hex(PointType.realQTimeTagExtended.data(.real(1.5, time: 1_700_000_000, ms: 250)).encoded())
+                == "a2178705083fc00000a20a85046553f100850200fa84020000")
+        #expect(hex(PointType.realExtended.data(PointValue(real: 1.5, timeStamp: 1_700_000_000, cov: 7)).encoded())
+                == "a2148705083fc0000085046553f10084020000860107")
+        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0x80, 0x00], count: 12))
+        #expect(hex(ConformanceBlocks([1, 2, 4, 5]).bitString.bytes) == "d800")
+    }
+}
+
+@Suite("A VCC over MMS, with our client")
+struct VCCServerTests {
+    @Test func associationCheckDiscoveryAndAccess() async throws {
+        try await withTASE2Server { server, port in
+            let a = try await connect(port)
+            // The association check in one Read (as SISCO does): BLT ID, version, features.
+            let check = try await a.read([VariableAccess(icc1("Bilateral_Table_ID")), VariableAccess(.vmdSpecific("TASE2_Version")),
+                                          VariableAccess(.vmdSpecific("Supported_Features"))])
+            #expect(check == [.success(.visibleString("BLT_A")), .success(.structure([.integer(2000), .integer(8)])),
+                              .success(.bitString(VirtualControlCentre.blocks.bitString))])
+            #expect(try await a.getNameList(.domain, scope: .vmdSpecific) == ["ICC1"])
+            // VCC objects not granted to BLT_A are neither listed nor readable.
+            #expect(try await a.getNameList(.namedVariable, scope: .vmdSpecific) == ["Line1_MW", "Setpoint_Real", "Supported_Features", "TASE2_Version"])
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(.vmdSpecific("Hidden_MW")) }
+            let iccNames = try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC1"))
+            #expect(iccNames.contains("Next_DSTransfer_Set") && iccNames.contains("DSTrans1") && iccNames.contains("Breaker_1"))
+            // Reads of points, bytes as spec §4.
+            #expect(try await a.read(.vmdSpecific("Line1_MW")).encoded() == (try hexBytes("a20b8705084148000084020020")))
+            #expect(try await a.read(icc1("Breaker_1")).encoded() == (try hexBytes("a20a85046553f10084020080")))
+            // Another ICC is off limits; special variables are report-only.
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(.domainSpecific(domain: "ICC2", item: "Line9_MW")) }
+            await #expect(throws: MMSAssociationError.self) { _ = try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC2")) }
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(icc1("Transfer_Set_Name")) }
+            await #expect(throws: DataAccessError.objectNonExistent) { try await a.read(icc1("No_Such_Point")) }
+            // Writes: granted and writable yes; read-only no; wrong type no.
+            try await a.write(.vmdSpecific("Setpoint_Real"), .float(42))
+            #expect(server.value(of: server.handle("Setpoint_Real", in: .vcc)!).real == 42)
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.write(.vmdSpecific("Line1_MW"), .float(1)) }
+            await #expect(throws: DataAccessError.typeInconsistent) { try await a.write(.vmdSpecific("Setpoint_Real"), .visibleString("x")) }
+            // The application's updates are visible at once.
+            server.update([(server.handle("Line1_MW", in: .vcc)!, .real(99))])
+            #expect(try await a.read(.vmdSpecific("Line1_MW")) == .structure([.float(99), .bitString(BitString(count: 8))]))
+            try await a.conclude()
+        }
+    }
+
+    @Test func unknownPartnersAreRefusedAndTablesAreSeparate() async throws {
+        try await withTASE2Server { _, port in
+            await #expect(throws: MMSAssociationError.self) { _ = try await connect(port, apTitle: [1, 2, 3, 4]) }
+            await #expect(throws: MMSAssociationError.self) { _ = try await connect(port, aeQualifier: 13) }
+            let b = try await connect(port, apTitle: [1, 1, 1, 888], aeQualifier: 77)
+            #expect(try await b.read(.domainSpecific(domain: "ICC2", item: "Bilateral_Table_ID")) == .visibleString("BLT_B"))
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await b.read(icc1("Breaker_1")) }
+            await #expect(throws: MMSAssociationError.self) {
+                try await b.defineList(icc1("X"), members: [VariableAccess(.domainSpecific(domain: "ICC2", item: "Line9_MW"))])
+            }
+            try await b.conclude()
+        }
+    }
+
+    @Test func dataSetsAndTransferSets() async throws {
+        try await withTASE2Server { server, port in
+            let a = try await connect(port)
+            // Client-defined data set in its ICC.
+            let ds = icc1("DS_Client")
+            let members = [icc1("Transfer_Set_Name"), icc1("Transfer_Set_Time_Stamp"), icc1("DSConditions_Detected"),
+                           .vmdSpecific("Line1_MW"), icc1("Breaker_1")]
+            try await a.defineList(ds, members: members.map { VariableAccess($0) })
+            let read = try await a.read(list: ds)
+            #expect(read.prefix(3).allSatisfy { $0 == .failure(.objectAccessDenied) })
+            #expect(read[3] == .success(PointType.realQ.data(.real(12.5, flags: DataFlags(validity: .suspect)))))
+            await #expect(throws: MMSAssociationError.serviceError(.definitionObjectUndefined)) {
+                try await a.defineList(icc1("DS_Bad"), members: [VariableAccess(icc1("Nope"))])
+            }
+            await #expect(throws: MMSAssociationError.serviceError(.accessObjectAccessDenied)) {
+                try await a.defineList(.vmdSpecific("DS_Vmd"), members: [VariableAccess(.vmdSpecific("Line1_MW"))])
+            }
+            // Next_DSTransfer_Set: repeated reads before enabling return the same transfer set.
+            let ts1 = try await a.read(icc1("Next_DSTransfer_Set"))
+            let ts2 = try await a.read(icc1("Next_DSTransfer_Set"))
+            #expect(ts1 == ts2)
+            #expect(ts1 == .structure([.unsigned(1), .visibleString("ICC1"), .visibleString("DSTrans1")]))
+            var dsts = DSTransferSet()
+            dsts.dataSetName = ds
+            dsts.interval = 1
+            dsts.integrityCheck = 3
+            dsts.conditions = [.intervalTimeOut, .integrityTimeOut]
+            dsts.status = true
+            try await a.write(icc1("DSTrans1"), dsts.data(.v2000))
+            #expect(try await a.read(icc1("DSTrans1")) == dsts.data(.v2000))
+            // Not deletable while an enabled transfer set uses it.
+            #expect(try await a.deleteLists([ds]) == DeleteNamedVariableListResponse(numberMatched: 1, numberDeleted: 0))
+            // Reports: two interval reports and one integrity report within 3.5 s.
+            var interval = 0, integrity = 0
+            let deadline = currentTime() + 6
+            for await r in a.informationReports {
+                #expect(r.variableAccessSpecification == .variableListName(ds))
+                #expect(r.results.count == 5)
+                #expect(r.results[0] == .success(.structure([.unsigned(1), .visibleString("ICC1"), .visibleString("DSTrans1")])))
+                guard case .success(.integer(let t)) = r.results[1] else { Issue.record("no time stamp"); break }
+                #expect(abs(Double(t) - currentTime()) < 3)
+                guard case .success(.bitString(let cause)) = r.results[2] else { Issue.record("no conditions"); break }
+                if cause[bit: 0] { interval += 1 }
+                if cause[bit: 1] { integrity += 1 }
+                #expect(r.results[4] == .success(PointType.stateQTimeTag.data(.state(.on, time: 1_700_000_000))))
+                if (interval >= 2 && integrity >= 1) || currentTime() > deadline { break }
+            }
+            #expect(interval >= 2 && integrity >= 1)
+            // Disable by a component write of Status; then the data set can go.
+            try await a.write(icc1("DSTrans1"), .boolean(false), alternateAccess: .component("Status"))
+            #expect(server.vcc.enabledTransferSets.isEmpty)
+            #expect(try await a.deleteLists([ds]).numberDeleted == 1)
+            try await a.conclude()
+        }
+    }
+
+    @Test func transferSetRules() async throws {
+        try await withTASE2Server { server, port in
+            let a = try await connect(port)
+            let b = try await connect(port)
+            // Writing a transfer set that is not reserved by this association is refused.
+            var dsts = DSTransferSet()
+            dsts.dataSetName = icc1("DS_Server")
+            dsts.interval = 5
+            dsts.conditions = [.intervalTimeOut]
+            dsts.status = true
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.write(icc1("DSTrans1"), dsts.data(.v2000)) }
+            #expect(try await a.read(icc1("Next_DSTransfer_Set")) == TASE2Names.objectNameData(icc1("DSTrans1")))
+            #expect(try await b.read(icc1("Next_DSTransfer_Set")) == TASE2Names.objectNameData(icc1("DSTrans2")))
+            // 12 members is the 1996 shape: refused by a 2000.08 VCC.
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) {
+                try await a.write(icc1("DSTrans1"), dsts.data(.v1996))
+            }
+            // Unknown data set, block data: refused on enable.
+            var bad = dsts
+            bad.dataSetName = icc1("Nope")
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), bad.data(.v2000)) }
+            bad = dsts
+            bad.blockData = true
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), bad.data(.v2000)) }
+            // Component by component, Status last.
+            try await a.write(icc1("DSTrans1"), TASE2Names.objectNameData(icc1("DS_Server")), alternateAccess: .component("DataSetName"))
+            try await a.write(icc1("DSTrans1"), .integer(5), alternateAccess: .component("Interval"))
+            try await a.write(icc1("DSTrans1"), .bitString(DSConditions.intervalTimeOut.bitString), alternateAccess: .component("DSConditionsRequested"))
+            try await a.write(icc1("DSTrans1"), .boolean(true), alternateAccess: .component("Status"))
+            #expect(server.vcc.enabledTransferSets.map(\.name) == ["DSTrans1"])
+            // Changing an attribute while enabled is refused.
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) {
+                try await a.write(icc1("DSTrans1"), .integer(9), alternateAccess: .component("Interval"))
+            }
+            // The third reservation exhausts the pool of 3; a fourth is temporarily unavailable.
+            let c = try await connect(port)
+            _ = try await c.read(icc1("Next_DSTransfer_Set"))
+            let d = try await connect(port)
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await d.read(icc1("Next_DSTransfer_Set")) }
+            // Transfer sets stop when their association ends, and reservations are freed.
+            await a.abort()
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(server.vcc.enabledTransferSets.isEmpty)
+            #expect(try await d.read(icc1("Next_DSTransfer_Set")) == TASE2Names.objectNameData(icc1("DSTrans1")))
+            for x in [b, c, d] { try await x.conclude() }
+        }
+    }
+}
+
+@Suite("Transfer-set timing on an injectable clock")
+struct TransferSetTimingTests {
+    final class FakeClock: Sendable {
+        let t = Mutex<Double>(1_800_000_000)
+        func now() -> Double { t.withLock { $0 } }
+        func advance(_ s: Double) { t.withLock { $0 += s } }
+    }
+
+    @Test func intervalAndIntegritySchedule() async throws {
+        let clock = FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
+        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
+                                         initiate: .request(MMSLimits()))
+        let info = AssociationInfo(isCalled: true, peerAPTitle: [1, 1, 1, 999], applicationContext: [1, 0, 9506, 2, 3],
+                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
+                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
+                                   request: request)
+        let ctx = AssociationContext(id: 7, info: info)
+        await vcc.associationEstablished(ctx)
+        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
+        var dsts = DSTransferSet()
+        dsts.dataSetName = icc1("DS_Server")
+        dsts.interval = 2
+        dsts.integrityCheck = 5
+        dsts.conditions = [.intervalTimeOut, .integrityTimeOut]
+        dsts.startTime = Int32(clock.now()) + 10
+        dsts.status = true
+        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [dsts.data(.v2000)], for: ctx) == [.success])
+        // Nothing before StartTime + Interval.
+        #expect(vcc.dueReports(at: clock.now() + 11.9).isEmpty)
+        #expect(vcc.nextDueTime() == clock.now() + 12)
+        var kinds: [String] = []
+        for step in stride(from: 12.0, through: 20.0, by: 1.0) {
+            for (a, pdu) in vcc.dueReports(at: clock.now() + step) {
+                #expect(a == 7)
+                guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu), case .success(.bitString(let c)) = r.results[2] else {
+                    Issue.record("not a report")
+                    continue
+                }
+                kinds.append("\(Int(step)):\(c[bit: 0] ? "interval" : "integrity")")
+                if case .success(.integer(let t)) = r.results[1] { #expect(Double(t) == (clock.now() + step).rounded(.down)) }
+            }
+        }
+        #expect(kinds == ["12:interval", "14:interval", "15:integrity", "16:interval", "18:interval", "20:integrity", "20:interval"])
+        // The association ends: the transfer set stops.
+        await vcc.associationEnded(ctx)
+        #expect(vcc.dueReports(at: clock.now() + 100).isEmpty)
+    }
+}
