@@ -299,3 +299,39 @@ struct TransferSetTimingTests {
         #expect(vcc.dueReports(at: clock.now() + 100).isEmpty)
     }
 }
+
+@Suite("Edition and PDU-size rules")
+struct EditionTests {
+    @Test func edition1996TransferSetsHaveTwelveMembersAndOversizeReportsAreRefused() async throws {
+        var c = testConfiguration()
+        c.vcc.edition = .v1996
+        c.points = c.points.filter { !$0.type.requires2000Edition }
+        c.dataSets = []
+        // Enough points that a full report of all of them cannot fit a 2,000-octet PDU.
+        for i in 0..<200 { c.points.append(PointConfig(name: "P\(i)", type: .realQTimeTag, scope: .icc("ICC1"), initial: .real(Float(i)))) }
+        c.dataSets = [DataSetConfig(name: "DS_Big", scope: .icc("ICC1"), members: (0..<200).map { icc1("P\($0)") }),
+                      DataSetConfig(name: "DS_Small", scope: .icc("ICC1"), members: [icc1("P1")])]
+        c.vcc.maxPDUSize = 2000
+        try await withTASE2Server(c) { server, port in
+            let a = try await connect(port)
+            #expect(try await a.read(.vmdSpecific("TASE2_Version")) == .structure([.integer(1996), .integer(8)]))
+            _ = try await a.read(icc1("Next_DSTransfer_Set"))
+            var dsts = DSTransferSet()
+            dsts.dataSetName = icc1("DS_Big")
+            dsts.interval = 1
+            dsts.conditions = [.intervalTimeOut]
+            dsts.status = true
+            // 13 members is the 2000.08 shape: refused by a 1996.08 VCC.
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), dsts.data(.v2000)) }
+            // The full report would exceed the negotiated PDU size: refused at enable, never sent oversize.
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), dsts.data(.v1996)) }
+            dsts.dataSetName = icc1("DS_Small")
+            try await a.write(icc1("DSTrans1"), dsts.data(.v1996))
+            var it = a.informationReports.makeAsyncIterator()
+            let r = await it.next()
+            #expect(r?.results == [.success(PointType.realQTimeTag.data(.real(1)))])
+            #expect(server.vcc.enabledTransferSets.count == 1)
+            try await a.conclude()
+        }
+    }
+}
