@@ -60,7 +60,7 @@ public enum ConfigLoader {
             throw ConfigurationError(file: path, field: "file", "cannot read: \(error.localizedDescription)")
         }
         let dir = (path as NSString).deletingLastPathComponent
-        return try load(yaml: text, file: path, baseDirectory: dir.isEmpty ? "." : dir)
+        return try load(yaml: text, file: path, baseDirectory: dir.isEmpty ? nil : dir)
     }
 
     /// Loads a configuration from YAML text. `file` is only used in error messages;

@@ -84,12 +84,14 @@ private func hexString(_ b: [UInt8]) -> String {
     return String(b.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
 }
 
-/// Plain when the text cannot be mistaken for YAML syntax, double-quoted otherwise.
+/// Plain when the text is an identifier-like word, double-quoted otherwise.
 private func yamlString(_ s: String) -> String {
     let safe = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "." || c == "/"
     }
-    return safe ? s : quoted(s)
+    // A leading digit, dot or slash would read as a number or look odd to other YAML tools.
+    let letterFirst = s.unicodeScalars.first.map { $0 == "_" || ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") } ?? false
+    return safe && letterFirst ? s : quoted(s)
 }
 
 private func quoted(_ s: String) -> String {
