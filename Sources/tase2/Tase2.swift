@@ -63,7 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         logServed(configuration, source: config ?? "demo model (simulated values)", logger: logger)
-        try await Serve.run(configuration, simulate: config == nil, logger: logger)
+        do {
+            try await Serve.run(configuration, simulate: config == nil, logger: logger)
+        } catch let error as ConfigurationError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
     }
 }
 

@@ -210,6 +210,14 @@ private func temporaryDirectory() throws -> URL {
             #expect(error.field == "type")
             #expect(error.description.hasPrefix("\(csv):3: type: unknown point type 'Reel'"))
         }
+        // Windows line ends: still line 3.
+        try "name,type,scope,value\r\nOK_MW,Real,VCC,1\r\nBAD_MW,Real,VCC,x\r\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(file: dir.appendingPathComponent("vcc.yaml").path)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.file == csv && error.line == 3 && error.field == "value", "\(error)")
+        }
         // A semantic error on a CSV row (duplicate of a YAML point) also points into the CSV.
         try "name,type,scope,value\nOK_MW,Real,VCC,1\nLine1_MW,Real,VCC,2\n".write(toFile: csv, atomically: true, encoding: .utf8)
         do {

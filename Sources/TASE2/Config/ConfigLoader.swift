@@ -320,14 +320,14 @@ private struct YAMLConfigReader {
         if let n = p["psel"] { t.partnerPSEL = try hex(n, "\(path).partner.psel") }
         if let n = p["ssel"] { t.partnerSSEL = try hex(n, "\(path).partner.ssel") }
         if let n = p["tsel"] { t.partnerTSEL = try hex(n, "\(path).partner.tsel") }
-        if let n = m["vcc_read"] { t.vccRead = try stringList(n, "\(path).vcc_read", noting: true) }
-        if let n = m["vcc_write"] { t.vccWrite = try stringList(n, "\(path).vcc_write", noting: true) }
+        if let n = m["vcc_read"] { t.vccRead = try notedStringList(n, "\(path).vcc_read") }
+        if let n = m["vcc_write"] { t.vccWrite = try notedStringList(n, "\(path).vcc_write") }
         if let n = m["transfer_sets"] { t.transferSets = try integer(n, "\(path).transfer_sets", Int.self) }
         return t
     }
 
     /// `stringList` that also records each item's line for validation errors.
-    mutating func stringList(_ node: Node, _ path: String, noting: Bool) throws(ConfigurationError) -> [String] {
+    mutating func notedStringList(_ node: Node, _ path: String) throws(ConfigurationError) -> [String] {
         for (j, item) in try sequence(node, path).enumerated() { note("\(path)[\(j)]", item) }
         return try stringList(node, path)
     }
@@ -364,7 +364,7 @@ private struct YAMLConfigReader {
     mutating func csvPoints(_ text: String, file csv: String, into points: inout [PointConfig]) throws(ConfigurationError) {
         let allowed = ["name", "type", "scope", "value", "quality", "writable"]
         var header: [String]?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = index + 1
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
