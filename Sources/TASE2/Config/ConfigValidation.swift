@@ -1,0 +1,131 @@
+import MMS
+
+extension TASE2Configuration {
+    /// Checks that the configuration can be served: names, scopes, references between points,
+    /// data sets and bilateral tables, and edition-dependent types. Errors name the field path
+    /// as in the YAML file (`points[3].scope`); `ConfigLoader` adds file and line.
+    public func validate() throws(ConfigurationError) {
+        func fail(_ field: String, _ message: String) -> ConfigurationError { ConfigurationError(field: field, message) }
+        func checkName(_ name: String, _ field: String) throws(ConfigurationError) {
+            guard TASE2Names.isValidObjectName(name) else {
+                var why = "1–\(MMSIdentifier.maxLength) characters: letters, digits and _, not starting with a digit"
+                if name.utf8.count > MMSIdentifier.maxLength { why = "\(name.utf8.count) characters, at most \(MMSIdentifier.maxLength) allowed" }
+                if name.contains("$") { why = "`$` is not allowed (libiec61850-based peers drop such names)" }
+                throw fail(field, "'\(name)' is not a valid TASE.2 object name: \(why)")
+            }
+        }
+
+        // VCC
+        try checkName(vcc.name, "vcc.name")
+        guard !vcc.host.isEmpty else { throw fail("vcc.host", "must not be empty") }
+        guard (1...65535).contains(vcc.port) else { throw fail("vcc.port", "\(vcc.port) is not a TCP port (1…65535)") }
+        guard (1024...16_777_216).contains(vcc.maxPDUSize) else {
+            throw fail("vcc.max_pdu_size", "\(vcc.maxPDUSize) is not in 1024…16777216")
+        }
+
+        // Bilateral tables
+        if bilateralTables.isEmpty && !vcc.openMode {
+            throw fail("bilateral_tables", "at least one bilateral table is required unless vcc.open_mode is true")
+        }
+        var tableIDs: [String: Int] = [:]
+        var iccTables: [String: Int] = [:]
+        for (i, t) in bilateralTables.enumerated() {
+            let path = "bilateral_tables[\(i)]"
+            try checkName(t.id, "\(path).id")
+            if let first = tableIDs[t.id] { throw fail("\(path).id", "duplicate bilateral table ID '\(t.id)' (also bilateral_tables[\(first)])") }
+            tableIDs[t.id] = i
+            try checkName(t.icc, "\(path).icc")
+            guard t.icc != "VCC" else { throw fail("\(path).icc", "'VCC' names the VCC scope; choose another ICC name") }
+            if let first = iccTables[t.icc] {
+                throw fail("\(path).icc", "ICC '\(t.icc)' already belongs to bilateral_tables[\(first)]; each table has its own ICC")
+            }
+            iccTables[t.icc] = i
+            guard (0...1000).contains(t.transferSets) else { throw fail("\(path).transfer_sets", "\(t.transferSets) is not in 0…1000") }
+            guard t.partnerAPTitle.components.count >= 2 else { throw fail("\(path).partner.ap_title", "needs at least two arcs") }
+        }
+
+        // ICC domains that exist: those of the tables, or (open server) any domain the model uses.
+        var iccs = Set(iccTables.keys)
+        let openAnyDomain = vcc.openMode && bilateralTables.isEmpty
+        if openAnyDomain {
+            for p in points { if case .icc(let d) = p.scope { iccs.insert(d) } }
+            for d in dataSets { if case .icc(let n) = d.scope { iccs.insert(n) } }
+        }
+        func checkScope(_ scope: ObjectScope, _ field: String) throws(ConfigurationError) {
+            guard case .icc(let d) = scope else { return }
+            try checkName(d, field)
+            guard iccs.contains(d) else {
+                let known = iccTables.keys.sorted().joined(separator: ", ")
+                throw fail(field, "no bilateral table has ICC '\(d)'" + (known.isEmpty ? "" : " (ICCs: \(known))"))
+            }
+        }
+
+        // Points
+        let reserved: Set<String> = TASE2Names.transferSetSpecials.union([
+            TASE2Names.version, TASE2Names.supportedFeatures, TASE2Names.bilateralTableID, TASE2Names.nextDSTransferSet,
+            TASE2Names.transferReportACK, TASE2Names.transferReportNACK,
+        ])
+        var pointIndex: [ObjectScope: [String: Int]] = [:]
+        for (i, p) in points.enumerated() {
+            let path = "points[\(i)]"
+            try checkName(p.name, "\(path).name")
+            guard !reserved.contains(p.name) else { throw fail("\(path).name", "'\(p.name)' is a TASE.2 system variable name") }
+            try checkScope(p.scope, "\(path).scope")
+            if p.type.requires2000Edition && vcc.edition != .v2000 {
+                throw fail("\(path).type", "\(p.type.rawValue) needs edition 2000.08 (vcc.edition is \(vcc.edition.rawValue))")
+            }
+            if let first = pointIndex[p.scope]?[p.name] {
+                throw fail("\(path).name", "duplicate point '\(p.name)' in scope \(p.scope) (also points[\(first)])")
+            }
+            pointIndex[p.scope, default: [:]][p.name] = i
+        }
+        func point(_ name: String, in scope: ObjectScope) -> PointConfig? { pointIndex[scope]?[name].map { points[$0] } }
+
+        // Data sets
+        var dataSetIndex: [ObjectScope: [String: Int]] = [:]
+        for (i, ds) in dataSets.enumerated() {
+            let path = "data_sets[\(i)]"
+            try checkName(ds.name, "\(path).name")
+            try checkScope(ds.scope, "\(path).scope")
+            if let first = dataSetIndex[ds.scope]?[ds.name] {
+                throw fail("\(path).name", "duplicate data set '\(ds.name)' in scope \(ds.scope) (also data_sets[\(first)])")
+            }
+            dataSetIndex[ds.scope, default: [:]][ds.name] = i
+            guard !ds.members.isEmpty else { throw fail("\(path).members", "a data set needs at least one member") }
+            for (j, m) in ds.members.enumerated() {
+                let field = "\(path).members[\(j)]"
+                switch m {
+                case .vmdSpecific(let item):
+                    guard point(item, in: .vcc) != nil else { throw fail(field, "no VCC point '\(item)'") }
+                case .domainSpecific(let d, let item):
+                    guard iccs.contains(d) else { throw fail(field, "no ICC '\(d)'") }
+                    guard ds.scope == .icc(d) else {
+                        throw fail(field, "a data set in scope \(ds.scope) may use only its own ICC's objects and VCC points, not \(d)/\(item)")
+                    }
+                    guard point(item, in: .icc(d)) != nil || TASE2Names.transferSetSpecials.contains(item) else {
+                        throw fail(field, "no point '\(item)' in ICC \(d)")
+                    }
+                case .aaSpecific(let item):
+                    throw fail(field, "'\(item)': association-specific members are not allowed")
+                }
+            }
+        }
+
+        // Rights on VCC objects (they refer to points and data sets)
+        for (i, t) in bilateralTables.enumerated() {
+            let path = "bilateral_tables[\(i)]"
+            for (j, name) in t.vccRead.enumerated() where name != "*" {
+                guard point(name, in: .vcc) != nil || dataSetIndex[.vcc]?[name] != nil else {
+                    throw fail("\(path).vcc_read[\(j)]", "no VCC point or data set '\(name)'")
+                }
+            }
+            for (j, name) in t.vccWrite.enumerated() {
+                let field = "\(path).vcc_write[\(j)]"
+                guard let p = point(name, in: .vcc) else {
+                    throw fail(field, name == "*" ? "list the writable VCC points; \"*\" is only for vcc_read" : "no VCC point '\(name)'")
+                }
+                guard p.writable else { throw fail(field, "VCC point '\(name)' is not writable (set writable: true on the point)") }
+            }
+        }
+    }
+}

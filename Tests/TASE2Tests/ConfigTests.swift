@@ -1,0 +1,259 @@
+import BER
+import Foundation
+import MMS
+import TASE2
+import Testing
+
+/// Line numbers in the error tests refer to this text (line 1 = `vcc:`).
+private let base = """
+    vcc:
+      edition: "2000.08"
+      port: 102
+    bilateral_tables:
+      - id: BLT_ICC1
+        icc: ICC1
+        partner: { ap_title: 1.1.1.999, ae_qualifier: 12 }
+        vcc_read: ["*"]
+        vcc_write: [Setpoint_Real]
+    points:
+      - { name: Line1_MW, type: RealQ, scope: VCC, value: 12.5 }
+      - { name: Setpoint_Real, type: Real, writable: true }
+      - { name: Breaker_1, type: StateQTimeTag, scope: ICC1, state: on }
+    data_sets:
+      - { name: DS_Analog, scope: ICC1, members: [ICC1/Transfer_Set_Name, Line1_MW, ICC1/Breaker_1] }
+
+    """
+
+private func edited(_ old: String, _ new: String) -> String {
+    precondition(base.contains(old), "test text not found: \(old)")
+    return base.replacingOccurrences(of: old, with: new)
+}
+
+/// Loads `yaml` expecting an error at file:line in `field`; returns it for further checks.
+@discardableResult
+private func expectError(_ yaml: String, line: Int?, field: String, file: String = "test.yaml",
+                         sourceLocation: SourceLocation = #_sourceLocation) -> ConfigurationError? {
+    do {
+        let c = try ConfigLoader.load(yaml: yaml, file: file)
+        Issue.record("loaded, expected an error at line \(line) in \(field): \(c.points.count) points", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        #expect(error.file == file, sourceLocation: sourceLocation)
+        #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.field == field, "\(error)", sourceLocation: sourceLocation)
+        return error
+    }
+}
+
+private func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tase2-config-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Suite struct ConfigTests {
+    @Test func goodConfigLoads() throws {
+        let c = try ConfigLoader.load(yaml: base)
+        #expect(c.vcc.edition == .v2000)
+        #expect(c.vcc.port == 102)
+        #expect(c.bilateralTables.count == 1)
+        let t = try #require(c.bilateralTables.first)
+        #expect(t.id == "BLT_ICC1" && t.icc == "ICC1")
+        #expect(t.partnerAPTitle == [1, 1, 1, 999])
+        #expect(t.partnerAEQualifier == 12)
+        #expect(t.vccRead == ["*"] && t.vccWrite == ["Setpoint_Real"])
+        #expect(t.transferSets == 100)
+        #expect(c.points == [
+            PointConfig(name: "Line1_MW", type: .realQ, scope: .vcc, initial: .real(12.5)),
+            PointConfig(name: "Setpoint_Real", type: .real, scope: .vcc, writable: true),
+            PointConfig(name: "Breaker_1", type: .stateQTimeTag, scope: .icc("ICC1"), initial: .state(.on)),
+        ])
+        #expect(c.dataSets == [DataSetConfig(name: "DS_Analog", scope: .icc("ICC1"), members: [
+            .domainSpecific(domain: "ICC1", item: "Transfer_Set_Name"), .vmdSpecific("Line1_MW"),
+            .domainSpecific(domain: "ICC1", item: "Breaker_1"),
+        ])])
+    }
+
+    @Test func allValueFieldsAndSelectors() throws {
+        let yaml = """
+            vcc: { name: X_VCC, edition: "2000.08", state_q_shape: value_and_flags, host: 127.0.0.1, port: 10102,
+                   ap_title: 1.2.3, ae_qualifier: 7, vendor: "A \\"B\\"", model: M, revision: "1.0", open_mode: true, max_pdu_size: 8000 }
+            bilateral_tables:
+              - id: T1
+                icc: ICC_A
+                partner: { ap_title: 1.1.1.999, psel: "00000001", ssel: "0001", tsel: "0x0001" }
+                vcc_read: [P1]
+                vcc_write: []
+                transfer_sets: 0
+            points:
+              - { name: P1, type: RealQTimeTagExtended, value: -1.5e3, quality: suspect, source: estimated, off_normal: true,
+                  time_stamp_invalid: true, time_stamp: 1700000000, milliseconds: 999 }
+              - { name: P2, type: DiscreteExtended, scope: ICC_A, value: -7, cov: 65535, time_stamp: 5 }
+              - { name: P3, type: StateSupplementalQ, scope: ICC_A, value: 255, quality: held }
+              - { name: P4, type: PackedProtectionEvent, scope: ICC_A, value: 3, packed_event: 9, operating_time: 40,
+                  time_stamp: 11, milliseconds: 12 }
+              - { name: P5, type: State, scope: ICC_A, state: invalid, quality: not_valid }
+            """
+        let c = try ConfigLoader.load(yaml: yaml)
+        #expect(c.vcc.stateQShape == .valueAndFlags && c.vcc.openMode && c.vcc.maxPDUSize == 8000 && c.vcc.vendor == "A \"B\"")
+        let t = try #require(c.bilateralTables.first)
+        #expect(t.partnerAEQualifier == nil)
+        #expect(t.partnerPSEL == [0, 0, 0, 1] && t.partnerSSEL == [0, 1] && t.partnerTSEL == [0, 1])
+        let p1 = c.points[0].initial
+        #expect(p1.real == -1500 && p1.timeStamp == 1_700_000_000 && p1.milliseconds == 999)
+        #expect(p1.flags == DataFlags(validity: .suspect, source: .estimated, offNormal: true, timeStampInvalid: true))
+        #expect(c.points[1].initial.discrete == -7 && c.points[1].initial.cov == 65535)
+        #expect(c.points[2].initial.state == 255 && c.points[2].initial.flags.validity == .held)
+        #expect(c.points[3].initial == PointValue(timeStamp: 11, milliseconds: 12, eventFlags: 3, packedEvent: 9, operatingTime: 40))
+        #expect(c.points[4].initial == .state(.invalid, flags: DataFlags(validity: .notValid)))
+        // Everything above survives the writer.
+        #expect(try ConfigLoader.load(yaml: c.yaml()) == c)
+    }
+
+    @Test func demoRoundTrip() throws {
+        let demo = DemoConfiguration.make()
+        try demo.validate()
+        #expect(Set(demo.points.map(\.type)) == Set(PointType.allCases))
+        let text = demo.yaml()
+        let loaded = try ConfigLoader.load(yaml: text, file: "demo.yaml")
+        #expect(loaded == demo)
+        #expect(DemoConfiguration.make(port: 10102).vcc.port == 10102)
+        // Writable set points for pyiec61850 in VCC and ICC1 scope.
+        for scope in [ObjectScope.vcc, .icc("ICC1")] {
+            #expect(demo.points.contains { $0.name == "Setpoint_Real" && $0.type == .real && $0.scope == scope && $0.writable })
+            #expect(demo.points.contains { $0.name == "Setpoint_Discrete" && $0.type == .discrete && $0.scope == scope && $0.writable })
+        }
+    }
+
+    @Test func csvPoints() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            name,type,scope,value,quality,writable
+            # comment
+            CSV_MW,RealQ,VCC,1.25,suspect,
+            CSV_Brk,StateQ,ICC1,off,,
+
+            CSV_Set,Discrete,ICC1,"42",,true
+            """.write(to: dir.appendingPathComponent("points.csv"), atomically: true, encoding: .utf8)
+        try (base + "points_csv: points.csv\n").write(to: dir.appendingPathComponent("vcc.yaml"), atomically: true, encoding: .utf8)
+        let c = try ConfigLoader.load(file: dir.appendingPathComponent("vcc.yaml").path)
+        #expect(c.points.count == 6)
+        #expect(c.points[3] == PointConfig(name: "CSV_MW", type: .realQ, scope: .vcc, initial: .real(1.25, flags: DataFlags(validity: .suspect))))
+        #expect(c.points[4] == PointConfig(name: "CSV_Brk", type: .stateQ, scope: .icc("ICC1"), initial: .state(.off)))
+        #expect(c.points[5] == PointConfig(name: "CSV_Set", type: .discrete, scope: .icc("ICC1"), initial: .discrete(42), writable: true))
+    }
+
+    // MARK: Errors: file, line and field
+
+    @Test func badOID() {
+        expectError(edited("ap_title: 1.1.1.999,", "ap_title: 1.x.1,"), line: 7, field: "bilateral_tables[0].partner.ap_title")
+    }
+
+    @Test func unknownKey() {
+        let e = expectError(edited("    vcc_read:", "    vcc_raed:"), line: 8, field: "bilateral_tables[0].vcc_raed")
+        #expect(e?.message.contains("did you mean 'vcc_read'") == true)
+    }
+
+    @Test func badTypeName() {
+        let e = expectError(edited("type: RealQ,", "type: RealQQ,"), line: 11, field: "points[0].type")
+        #expect(e?.message.contains("did you mean 'RealQ'") == true)
+    }
+
+    @Test func nameTooLong() {
+        let long = String(repeating: "A", count: 33)
+        expectError(edited("name: Line1_MW,", "name: \(long),"), line: 11, field: "points[0].name")
+        // 32 characters is fine.
+        let ok = String(repeating: "A", count: 32)
+        #expect(throws: Never.self) { try ConfigLoader.load(yaml: edited("Line1_MW", ok)) }
+    }
+
+    @Test func dollarInName() {
+        let e = expectError(edited("name: Breaker_1,", "name: Breaker$1,"), line: 13, field: "points[2].name")
+        #expect(e?.message.contains("$") == true)
+    }
+
+    @Test func duplicatePoint() {
+        let e = expectError(edited("data_sets:", "  - { name: Line1_MW, type: Real }\ndata_sets:"), line: 14, field: "points[3].name")
+        #expect(e?.message.contains("points[0]") == true)
+        // The same name in another scope is a different object.
+        #expect(throws: Never.self) { try ConfigLoader.load(yaml: edited("data_sets:", "  - { name: Line1_MW, type: Real, scope: ICC1 }\ndata_sets:")) }
+    }
+
+    @Test func dataSetMemberMissing() {
+        expectError(edited("ICC1/Breaker_1]", "ICC1/Breaker_9]"), line: 15, field: "data_sets[0].members[2]")
+        expectError(edited("Line1_MW, ICC1/Breaker_1]", "Nope, ICC1/Breaker_1]"), line: 15, field: "data_sets[0].members[1]")
+    }
+
+    @Test func iccWithoutTable() {
+        expectError(edited("scope: ICC1, state", "scope: ICC7, state"), line: 13, field: "points[2].scope")
+    }
+
+    @Test func editionTooOldForType() {
+        let yaml = edited("\"2000.08\"", "\"1996.08\"").replacingOccurrences(of: "type: RealQ,", with: "type: RealQTimeTagExtended,")
+        let e = expectError(yaml, line: 11, field: "points[0].type")
+        #expect(e?.message.contains("2000.08") == true)
+    }
+
+    @Test func badCSVRow() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let csv = dir.appendingPathComponent("points.csv").path
+        try "name,type,scope,value\nOK_MW,Real,VCC,1\nBAD_MW,Reel,VCC,2\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try (base + "points_csv: points.csv\n").write(to: dir.appendingPathComponent("vcc.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(file: dir.appendingPathComponent("vcc.yaml").path)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.file == csv)
+            #expect(error.line == 3)
+            #expect(error.field == "type")
+            #expect(error.description.hasPrefix("\(csv):3: type: unknown point type 'Reel'"))
+        }
+        // Windows line ends: still line 3.
+        try "name,type,scope,value\r\nOK_MW,Real,VCC,1\r\nBAD_MW,Real,VCC,x\r\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(file: dir.appendingPathComponent("vcc.yaml").path)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.file == csv && error.line == 3 && error.field == "value", "\(error)")
+        }
+        // A semantic error on a CSV row (duplicate of a YAML point) also points into the CSV.
+        try "name,type,scope,value\nOK_MW,Real,VCC,1\nLine1_MW,Real,VCC,2\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(file: dir.appendingPathComponent("vcc.yaml").path)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.file == csv && error.line == 3 && error.field == "name", "\(error)")
+        }
+    }
+
+    @Test func moreErrors() {
+        expectError(edited("port: 102", "port: 0"), line: 3, field: "vcc.port")
+        expectError(edited("port: 102", "port: many"), line: 3, field: "vcc.port")
+        expectError(edited("vcc_write: [Setpoint_Real]", "vcc_write: [Line1_MW]"), line: 9, field: "bilateral_tables[0].vcc_write[0]")
+        expectError(edited("vcc_read: [\"*\"]", "vcc_read: [Nothing]"), line: 8, field: "bilateral_tables[0].vcc_read[0]")
+        expectError(edited("value: 12.5", "state: on"), line: 11, field: "points[0].state")
+        expectError(edited("state: on", "state: closed"), line: 13, field: "points[2].state")
+        expectError(edited("value: 12.5", "value: 12.5, cov: 3"), line: 11, field: "points[0].cov")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    transfer_sets: 1001"),
+                    line: 10, field: "bilateral_tables[0].transfer_sets")
+        // The data set of ICC1 may not use another ICC's objects.
+        expectError(edited("  - id: BLT_ICC1", "  - { id: T2, icc: ICC2, partner: { ap_title: 1.1.2 } }\n  - id: BLT_ICC1")
+                        .replacingOccurrences(of: "ICC1/Transfer_Set_Name", with: "ICC2/Transfer_Set_Name"),
+                    line: 16, field: "data_sets[0].members[0]")
+        expectError("vcc: { port: 1 }\npoints: []\n", line: nil, field: "bilateral_tables")
+        expectError(edited("  port: 102", "  port: [102"), line: 4, field: "document")
+    }
+
+    @Test func openModeAllowsAnyDomain() throws {
+        let c = try ConfigLoader.load(yaml: """
+            vcc: { open_mode: true }
+            points:
+              - { name: X, type: Real, scope: ANY_ICC }
+            data_sets:
+              - { name: DS, scope: ANY_ICC, members: [ANY_ICC/X, ANY_ICC/Transfer_Set_Name] }
+            """)
+        #expect(c.points.first?.scope == .icc("ANY_ICC"))
+    }
+}
