@@ -229,7 +229,7 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func moreErrors() {
-        expectError(edited("port: 102", "port: 0"), line: 3, field: "vcc.port")
+        expectError(edited("port: 102", "port: 70000"), line: 3, field: "vcc.port")
         expectError(edited("port: 102", "port: many"), line: 3, field: "vcc.port")
         expectError(edited("vcc_write: [Setpoint_Real]", "vcc_write: [Line1_MW]"), line: 9, field: "bilateral_tables[0].vcc_write[0]")
         expectError(edited("vcc_read: [\"*\"]", "vcc_read: [Nothing]"), line: 8, field: "bilateral_tables[0].vcc_read[0]")

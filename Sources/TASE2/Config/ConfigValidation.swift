@@ -18,7 +18,8 @@ extension TASE2Configuration {
         // VCC
         try checkName(vcc.name, "vcc.name")
         guard !vcc.host.isEmpty else { throw fail("vcc.host", "must not be empty") }
-        guard (1...65535).contains(vcc.port) else { throw fail("vcc.port", "\(vcc.port) is not a TCP port (1…65535)") }
+        // Port 0 asks the system for a free port (tests, ad-hoc runs).
+        guard (0...65535).contains(vcc.port) else { throw fail("vcc.port", "\(vcc.port) is not a TCP port (0…65535, 0 = any free port)") }
         guard (1024...16_777_216).contains(vcc.maxPDUSize) else {
             throw fail("vcc.max_pdu_size", "\(vcc.maxPDUSize) is not in 1024…16777216")
         }
