@@ -68,6 +68,6 @@ let package = Package(
         .testTarget(name: "TASE2Tests", dependencies: ["TASE2", "MMS", "MMSNIO", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
         // Against stacks we did not write (libiec61850, hat-drivers) and tshark; run by scripts/test-all.sh and in CI.
         .testTarget(
-            name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
+            name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture", "TASE2"], swiftSettings: strict),
     ]
 )

@@ -111,37 +111,6 @@ def typed_kind(value):
 
 # --- MMS error names (ISO 9506-2 ServiceError.errorClass) --------------------
 
-ERROR_CLASSES = {
-    0: ('vmd-state', ['other', 'vmd-state-conflict',
-                      'vmd-operational-problem', 'domain-transfer-problem',
-                      'state-machine-id-invalid']),
-    1: ('application-reference', ['other', 'application-unreachable',
-                                  'connection-lost',
-                                  'application-reference-invalid',
-                                  'context-unsupported']),
-    2: ('definition', ['other', 'object-undefined', 'invalid-address',
-                       'type-unsupported', 'type-inconsistent',
-                       'object-exists', 'object-attribute-inconsistent']),
-    3: ('resource', ['other', 'memory-unavailable',
-                     'processor-resource-unavailable',
-                     'mass-storage-unavailable', 'capability-unavailable',
-                     'capability-unknown']),
-    4: ('service', ['other', 'primitives-out-of-sequence',
-                    'object-state-conflict', 'pdu-size',
-                    'continuation-invalid', 'object-constraint-conflict']),
-    5: ('service-preempt', ['other', 'timeout', 'deadlock', 'cancel']),
-    6: ('time-resolution', ['other', 'unsupportable-time-resolution']),
-    7: ('access', ['other', 'object-access-unsupported',
-                   'object-non-existent', 'object-access-denied',
-                   'object-invalidated']),
-    11: ('file', ['other', 'filename-ambiguous', 'file-busy',
-                  'filename-syntax-error', 'content-type-invalid',
-                  'position-invalid', 'file-access-denied',
-                  'file-non-existent', 'duplicate-filename',
-                  'insufficient-space-in-filestore']),
-}
-
-
 def service_error_text(cls_name, code_name):
     """normalise e.g. ('AccessError', 'OBJECT_NON_EXISTENT') ->
     'access/object-non-existent'"""

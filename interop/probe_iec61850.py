@@ -61,7 +61,7 @@ import iec61850_client as L  # noqa: E402  (ctypes declarations)
 from iec61850_client import (  # noqa: E402
     lib, b, s_, c_void_p, c_char_p, c_int, c_bool, P_INT, LinkedListNode,
     MmsVariableAccessSpecification, list_strings, list_pointers,
-    value_to_py, spec_to_py)
+    value_to_py)
 
 
 def _fn(name, restype, *argtypes):
@@ -140,6 +140,44 @@ def to_mms_value(v):
             MmsValue_setElement(val, i, e)
         return val
     raise ValueError(f'unsupported typed value kind {kind!r}')
+
+
+def spec_to_py(spec):
+    """MmsVariableSpecification* -> type JSON (iec61850_client.spec_to_py
+    plus boolean, octet-string, mms-string, utc-time)"""
+    t = L.MmsVariableSpecification_getType(spec)
+    size = L.MmsVariableSpecification_getSize(spec)
+    if t == L.MMS_STRUCTURE:
+        comps = []
+        for i in range(size):
+            c = L.MmsVariableSpecification_getChildSpecificationByIndex(
+                spec, i)
+            comps.append([s_(L.MmsVariableSpecification_getName(c)),
+                          spec_to_py(c)])
+        return {'type': 'structure', 'components': comps}
+    if t == L.MMS_ARRAY:
+        el = L.MmsVariableSpecification_getArrayElementSpecification(spec)
+        return {'type': 'array', 'count': size, 'element': spec_to_py(el)}
+    if t == L.MMS_FLOAT:
+        r = {'type': 'float', 'bits': size}
+        e = L.MmsVariableSpecification_getExponentWidth(spec)
+        if e != 8:
+            r['exponent'] = e
+        return r
+    sized = {L.MMS_INTEGER: ('integer', 'bits'),
+             L.MMS_UNSIGNED: ('unsigned', 'bits'),
+             L.MMS_BIT_STRING: ('bit-string', 'bits'),
+             L.MMS_VISIBLE_STRING: ('visible-string', 'size'),
+             L.MMS_OCTET_STRING: ('octet-string', 'size'),
+             L.MMS_STRING: ('mms-string', 'size')}
+    if t in sized:
+        k, attr = sized[t]
+        return {'type': k, attr: size}
+    if t == L.MMS_BOOLEAN:
+        return {'type': 'boolean'}
+    if t == L.MMS_UTC_TIME:
+        return {'type': 'utc-time'}
+    return {'type': f'mms-type-{t}', 'size': size}
 
 
 def component_path(c):

@@ -177,10 +177,16 @@ extension PointType {
     public func value(from d: MMSData, stateQ: StateQShape = .bitString, keeping old: PointValue = PointValue()) -> PointValue? {
         guard typeSpecification(stateQ: stateQ).accepts(d) else {
             // Lenient: a plain Real also takes an integer, a plain Discrete a float with no fraction.
+            var v = old
             switch (self, d) {
             case (.real, .integer(let i)):
-                var v = old
                 v.real = Float(i)
+                return v
+            case (.discrete, .floatingPoint(let f)) where f.doubleValue.rounded() == f.doubleValue && abs(f.doubleValue) < 2_147_483_648:
+                v.discrete = Int32(f.doubleValue)
+                return v
+            case (.discrete, .unsigned(let u)) where u <= UInt64(Int32.max):
+                v.discrete = Int32(u)
                 return v
             default: return nil
             }
