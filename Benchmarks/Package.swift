@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "MMS", package: "main"),
                 .product(name: "BER", package: "main"),
                 .product(name: "OSI", package: "main"),
+                .product(name: "TASE2", package: "main"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]

@@ -27,9 +27,11 @@ final class DemoServer: Sendable {
         }
     }
 
+    /// SIGINT, as an operator's Ctrl-C: the server must stop cleanly (exit 0) within seconds.
     func stop() async -> String {
         process.process.interrupt()
-        _ = await process.wait(seconds: 10)
+        let status = await process.wait(seconds: 10)
+        #expect(status == 0, "tase2 serve did not stop cleanly on SIGINT: \(status)")
         return process.stderr
     }
 }

@@ -335,3 +335,28 @@ struct EditionTests {
         }
     }
 }
+
+@Suite("Open mode")
+struct OpenModeTests {
+    @Test func anyPartnerSeesEveryICC() async throws {
+        var c = TASE2Configuration()
+        c.vcc.host = "127.0.0.1"
+        c.vcc.port = 0
+        c.vcc.openMode = true
+        c.points = [PointConfig(name: "A", type: .real, scope: .icc("ICC_A"), initial: .real(1)),
+                    PointConfig(name: "B", type: .real, scope: .vcc, initial: .real(2))]
+        try await withTASE2Server(c) { _, port in
+            let a = try await connect(port, apTitle: [1, 2, 3, 4, 5], aeQualifier: 99)
+            #expect(try await a.getNameList(.domain, scope: .vmdSpecific) == ["ICC_A"])
+            #expect(try await a.read(.domainSpecific(domain: "ICC_A", item: "A")) == .float(1))
+            #expect(try await a.read(.vmdSpecific("B")) == .float(2))
+            try await a.conclude()
+        }
+    }
+
+    @Test func noTablesWithoutOpenModeIsAConfigurationError() {
+        var c = TASE2Configuration()
+        c.points = [PointConfig(name: "B", type: .real, scope: .vcc)]
+        #expect(throws: ConfigurationError.self) { try c.validate() }
+    }
+}

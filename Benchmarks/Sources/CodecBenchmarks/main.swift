@@ -7,6 +7,7 @@ import Glibc
 import MMS
 import OSI
 import SwiftASN1
+import TASE2
 
 /// Fixed-point text without Foundation.
 func f(_ x: Double, _ digits: Int = 1, width: Int = 7) -> String {
@@ -146,3 +147,40 @@ precondition(peerSize == readBytes.count, "the peer must produce the same PDU si
 print(String(repeating: "-", count: 100))
 print("encode: FreeTase2 \(f(encRead, width: 0)) ns/value (report \(f(encReport, width: 0))) vs swift-asn1 \(f(peerEnc, width: 0)) → \(f(peerEnc / encRead, width: 0))× faster; target ≤ 20")
 print("decode: FreeTase2 \(f(decRead, width: 0)) ns/value (report \(f(decReport, width: 0))) vs swift-asn1 \(f(peerDec, width: 0)) → \(f(peerDec / decRead, width: 0))× faster; target ≤ 60")
+
+// MARK: TASE.2 server hot paths
+
+print("")
+print("TASE.2 VCC — 100,000 points, one data set of 1,000 RealQ points reported in full")
+print(String(repeating: "-", count: 100))
+var config = TASE2Configuration()
+config.vcc.openMode = true
+config.bilateralTables = [BilateralTableConfig(id: "BLT", icc: "ICC1", partnerAPTitle: [1, 1, 1, 999])]
+for i in 0..<100_000 {
+    config.points.append(PointConfig(name: "P\(i)", type: i % 2 == 0 ? .realQ : .stateQTimeTag, scope: .icc("ICC1")))
+}
+config.dataSets = [DataSetConfig(name: "DS", scope: .icc("ICC1"), members: (0..<1000).map { .domainSpecific(domain: "ICC1", item: "P\($0 * 2)") })]
+let vcc = try VirtualControlCentre(configuration: config)
+let handles = (0..<100_000).map { vcc.handle("P\($0)", in: .icc("ICC1"))! }
+var batch = handles.map { ($0, PointValue.real(1)) }
+var tick: Float = 0
+_ = measure("update 100,000 points in one batch (per point)", values: 100_000, iterations: 20) {
+    tick += 1
+    for i in batch.indices { batch[i].1.real = tick }
+    vcc.update(batch)
+    return batch.count
+}
+let realQ = PointType.realQ
+var reportWriter = BERWriter(capacity: 32_768)
+let stored = (0..<1000).map { PointValue.real(Float($0), flags: DataFlags(validity: .held)) }
+_ = measure("encode a full report of 1,000 RealQ points from storage", values: 1000, iterations: 2000) {
+    reportWriter.reset()
+    InformationReport.prependPDU(.variableListName(.domainSpecific(domain: "ICC1", item: "DS")), to: &reportWriter) { w in
+        var i = stored.count - 1
+        while i >= 0 {
+            realQ.prepend(stored[i], to: &w)
+            i -= 1
+        }
+    }
+    return reportWriter.count
+}
