@@ -55,7 +55,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import probe_common as pc  # noqa: E402
-from hat_client import ComponentSpec, _alternate_access  # noqa: E402
+from hat_client import ComponentSpec, _alternate_access, typed  # noqa: E402
 # (importing hat_client installs its read alternateAccess encoder wrapper)
 
 from hat.drivers import mms  # noqa: E402
@@ -134,33 +134,6 @@ def spec_json(spec):
     if isinstance(spec, mms.NameVariableSpecification):
         return name_json(spec.name)
     return {'other': repr(spec)}
-
-
-def typed(d):
-    """hat Data / DataAccessError -> typed JSON"""
-    if isinstance(d, mms.DataAccessError):
-        return {'error': d.value}
-    if isinstance(d, mms.StructureData):
-        return {'structure': [typed(e) for e in d.elements]}
-    if isinstance(d, mms.ArrayData):
-        return {'array': [typed(e) for e in d.elements]}
-    if isinstance(d, mms.FloatingPointData):
-        return {'float': float(d.value)}
-    if isinstance(d, mms.IntegerData):
-        return {'integer': d.value}
-    if isinstance(d, mms.UnsignedData):
-        return {'unsigned': d.value}
-    if isinstance(d, mms.BooleanData):
-        return {'boolean': d.value}
-    if isinstance(d, mms.BitStringData):
-        return {'bit-string': ''.join('1' if b else '0' for b in d.value)}
-    if isinstance(d, mms.VisibleStringData):
-        return {'visible-string': d.value}
-    if isinstance(d, mms.MmsStringData):
-        return {'mms-string': d.value}
-    if isinstance(d, mms.OctetStringData):
-        return {'octet-string': bytes(d.value).hex()}
-    return {'other': repr(d)}
 
 
 def to_data(v):

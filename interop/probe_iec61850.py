@@ -61,14 +61,7 @@ import iec61850_client as L  # noqa: E402  (ctypes declarations)
 from iec61850_client import (  # noqa: E402
     lib, b, s_, c_void_p, c_char_p, c_int, c_bool, P_INT, LinkedListNode,
     MmsVariableAccessSpecification, list_strings, list_pointers,
-    value_to_py)
-
-
-def _fn(name, restype, *argtypes):
-    f = getattr(lib, name)
-    f.restype = restype
-    f.argtypes = list(argtypes)
-    return f
+    value_to_py, _fn)
 
 
 P_LL = ctypes.POINTER(LinkedListNode)
