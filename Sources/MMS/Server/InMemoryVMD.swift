@@ -277,14 +277,10 @@ public final class InMemoryVMD: VirtualManufacturingDevice {
         -> DeleteNamedVariableListResponse
     {
         state.withLock { s in
-            var names: [ObjectName] = []
-            switch request.effectiveScope {
-            case .specific: names = request.names ?? []
-            case .aaSpecific: names = (s.associations[association.id]?.lists.keys).map { $0.map { ObjectName.aaSpecific($0) } } ?? []
-            case .domain:
-                if let d = request.domainName { names = (s.domains[d]?.lists.keys).map { $0.map { ObjectName.domainSpecific(domain: d, item: $0) } } ?? [] }
-            case .vmd: names = s.vmd.lists.keys.map { ObjectName.vmdSpecific($0) }
-            }
+            var existing = s.vmd.lists.keys.map { ObjectName.vmdSpecific($0) }
+            for (d, scope) in s.domains { existing += scope.lists.keys.map { ObjectName.domainSpecific(domain: d, item: $0) } }
+            existing += (s.associations[association.id]?.lists.keys).map { $0.map { ObjectName.aaSpecific($0) } } ?? []
+            let names = request.targets(among: existing)
             var matched: UInt32 = 0, deleted: UInt32 = 0
             for n in names {
                 guard let l = Self.list(n, in: s, association: association.id) else { continue }

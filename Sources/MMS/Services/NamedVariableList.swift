@@ -64,6 +64,16 @@ public struct DeleteNamedVariableListRequest: Hashable, Sendable {
 
     public var effectiveScope: Scope { scopeOfDelete ?? .specific }
 
+    /// The lists this request names, among `existing` (every list the association may see).
+    public func targets(among existing: some Sequence<ObjectName>) -> [ObjectName] {
+        switch effectiveScope {
+        case .specific: return names ?? []
+        case .domain: return existing.filter { $0.domain != nil && $0.domain == domainName }
+        case .vmd: return existing.filter { if case .vmdSpecific = $0 { return true } else { return false } }
+        case .aaSpecific: return existing.filter { if case .aaSpecific = $0 { return true } else { return false } }
+        }
+    }
+
     static func decode(_ r: inout BERReader) throws -> DeleteNamedVariableListRequest {
         var scope: Scope?
         if let e = try r.readOptionalElement(.context(0)) {

@@ -444,13 +444,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         -> DeleteNamedVariableListResponse
     {
         state.withLock { s in
-            var names: [ObjectName] = []
-            switch request.effectiveScope {
-            case .specific: names = request.names ?? []
-            case .domain: names = s.lists.keys.filter { $0.domain != nil && $0.domain == request.domainName }
-            case .vmd: names = s.lists.keys.filter { if case .vmdSpecific = $0 { return true } else { return false } }
-            case .aaSpecific: names = s.lists.keys.filter { if case .aaSpecific = $0 { return true } else { return false } }
-            }
+            let names = request.targets(among: s.lists.keys)
             var matched: UInt32 = 0, deleted: UInt32 = 0
             for n in names {
                 if case .domainSpecific(let d, _) = n, !mayUse(domain: d, s, association) { continue }
