@@ -55,6 +55,12 @@ public final class TASE2Server: Service, Sendable {
             let now = currentTime()
             for (association, pdu) in vcc.dueReports(at: now) {
                 guard let a = mms.associations.first(where: { $0.context.id == association }) else { continue }
+                // Flow control (as SISCO's "saturated"): a partner that does not read its socket
+                // gets no new periodic report until it catches up; the next one carries fresh values.
+                guard a.isWritable else {
+                    logger.warning("partner not reading: periodic report skipped", metadata: ["peer": "\(a.remoteAddress)"])
+                    continue
+                }
                 do {
                     try await a.send(encodedUnconfirmedPDU: pdu)
                 } catch {
