@@ -116,3 +116,50 @@ struct StateMachineTests {
         #expect(m.server.isAssociated)
     }
 }
+
+@Suite("Connect variants seen in the field")
+struct ConnectVariantTests {
+    /// ICCP products in the production capture propose 1.0.9506.1.1 and a third context: the
+    /// server accepts, echoes the context, and refuses the unknown presentation context only.
+    @Test func olderApplicationContextAndExtraPresentationContext() throws {
+        var server = MMSConnectionStateMachine(role: .called, configuration: .init(local: OSIAddress(apTitle: [1, 3, 9999, 33], aeQualifier: 33)))
+        let cr = TPDU.connectionRequest(COTPConnection(sourceReference: 7, parameters: [COTP.Parameter(code: 0xC0, value: [0x0A])]))
+        let cc = server.received(tpdu: cr.encoded())
+        guard case .write(let ccBytes)? = cc.first, case .connectionConfirm(let conf) = try TPDU.decode(Array(ccBytes.dropFirst(4))) else {
+            Issue.record("no CC")
+            return
+        }
+        #expect(conf.tpduSize == 1024)
+        // A CP with three contexts (the third unknown) and the older MMS application context.
+        var cn = OSIEncoder.connect(calling: OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12), called: OSIAddress(),
+                                    initiate: .initiateRequest(.request(MMSLimits())), applicationContext: WellKnownOID.mmsApplicationContextV1)
+        var ctx = PresentationContexts()
+        guard case .connect(let spdu, var cp, let aarq, _) = try OSIMessage.decode(tsdu: cn, contexts: &ctx) else { Issue.record("no CN"); return }
+        cp.contexts.append(PresentationContextDefinition(id: 5, abstractSyntax: [1, 2, 3]))
+        var s = spdu
+        s.parameters = s.parameters.map { if case .userData(let c, _) = $0 { return .userData(code: c, cp.encoded()) } else { return $0 } }
+        cn = s.encoded()
+        #expect(aarq.applicationContext == WellKnownOID.mmsApplicationContextV1)
+        var actions: [MMSConnectionStateMachine.Action] = []
+        for frame in [COTPSegmenter.frames(cn, maxTPDUSize: 1024)] {
+            var st = TPKTStreamDecoder()
+            st.append(frame)
+            while let p = try st.nextPayload() { actions += server.received(tpdu: p) }
+        }
+        #expect(actions.contains { if case .requestAcceptance = $0 { return true } else { return false } })
+        let accepted = server.accept(.accept)
+        guard case .write(let acBytes)? = accepted.first else { Issue.record("no AC"); return }
+        var st = TPKTStreamDecoder()
+        st.append(acBytes)
+        var r = COTPReassembler()
+        var tsdu: [UInt8]?
+        while let p = try st.nextPayload() {
+            #expect(p.count <= 1024)
+            if case .data(let eot, let d) = try TPDU.decode(p) { tsdu = try r.append(endOfTSDU: eot, d) ?? tsdu }
+        }
+        var c2 = PresentationContexts()
+        guard let ac = tsdu, case .accept(_, let cpa, let aare, _) = try OSIMessage.decode(tsdu: ac, contexts: &c2) else { Issue.record("no AC"); return }
+        #expect(aare.applicationContext == WellKnownOID.mmsApplicationContextV1)
+        #expect(cpa.results.map(\.result) == [0, 0, 2])
+    }
+}

@@ -79,7 +79,7 @@ public struct MMSConnectionStateMachine: Sendable {
         case awaitingCR
         case awaitingCC
         case awaitingConnect
-        case awaitingAcceptDecision(AssociationRequest, PresentationContexts)
+        case awaitingAcceptDecision(AssociationRequest, PresentationContexts, [PresentationContextDefinition])
         case awaitingAccept
         case associated
         /// A conclude was exchanged; only release may follow.
@@ -209,7 +209,7 @@ public struct MMSConnectionStateMachine: Sendable {
             guard aarq.applicationContext == WellKnownOID.mmsApplicationContext || aarq.applicationContext == WellKnownOID.mmsApplicationContextV1 else {
                 return refuse(.applicationContextNotSupported, ctx, reason: "application context \(aarq.applicationContext) not supported")
             }
-            state = .awaitingAcceptDecision(request, ctx)
+            state = .awaitingAcceptDecision(request, ctx, cp.contexts)
             return [.requestAcceptance(request)]
         case .awaitingAccept:
             var ctx = contexts
@@ -341,26 +341,29 @@ public struct MMSConnectionStateMachine: Sendable {
 
     /// Called role: the user's answer to `.requestAcceptance`.
     public mutating func accept(_ decision: AssociationDecision) -> [Action] {
-        guard case .awaitingAcceptDecision(let request, let ctx) = state else { return [] }
+        guard case .awaitingAcceptDecision(let request, let ctx, let proposed) = state else { return [] }
         switch decision {
         case .reject(let diagnostic):
-            return refuse(diagnostic, ctx, reason: "rejected: diagnostic \(diagnostic)")
+            return refuse(diagnostic, ctx, reason: "rejected: diagnostic \(diagnostic)", proposed: proposed, applicationContext: request.applicationContext)
         case .accept:
             let response = InitiateParameters.response(to: request.initiate, limits: configuration.limits)
             let negotiated = response.negotiated(peerServices: request.initiate.servicesSupported, tpduSize: tpduSize)
             parameters = negotiated
             contexts = ctx
             state = .associated
-            let ac = OSIEncoder.accept(responding: configuration.local, initiate: .initiateResponse(response), contexts: ctx)
+            let ac = OSIEncoder.accept(responding: configuration.local, initiate: .initiateResponse(response), contexts: ctx,
+                                       proposed: proposed, applicationContext: request.applicationContext)
             return [.write(frames(ac)), .associated(AssociationInfo(
                 isCalled: true, peerAPTitle: request.callingAPTitle, peerAEQualifier: request.callingAEQualifier,
-                applicationContext: WellKnownOID.mmsApplicationContext, parameters: negotiated, request: request))]
+                applicationContext: request.applicationContext, parameters: negotiated, request: request))]
         }
     }
 
-    mutating func refuse(_ diagnostic: AARE.Diagnostic, _ ctx: PresentationContexts, reason: String) -> [Action] {
+    mutating func refuse(_ diagnostic: AARE.Diagnostic, _ ctx: PresentationContexts, reason: String,
+                         proposed: [PresentationContextDefinition] = [], applicationContext: OID = WellKnownOID.mmsApplicationContext) -> [Action] {
         state = .closed
-        let rf = OSIEncoder.reject(responding: configuration.local, diagnostic: diagnostic, initiateError: nil, contexts: ctx)
+        let rf = OSIEncoder.reject(responding: configuration.local, diagnostic: diagnostic, initiateError: nil, contexts: ctx,
+                                   proposed: proposed, applicationContext: applicationContext)
         return [.write(frames(rf)), .close(reason: reason, error: .rejected(reason))]
     }
 

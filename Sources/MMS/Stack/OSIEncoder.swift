@@ -26,8 +26,10 @@ public enum OSIEncoder {
 
     /// CN + CP + AARQ carrying `initiate`.
     public static func connect(calling: OSIAddress, called: OSIAddress, initiate: MMSPDU,
-                               authentication: AuthenticationValue? = nil, contexts: PresentationContexts = .init()) -> [UInt8] {
+                               authentication: AuthenticationValue? = nil, contexts: PresentationContexts = .init(),
+                               applicationContext: OID = WellKnownOID.mmsApplicationContext) -> [UInt8] {
         var aarq = AARQ(
+            applicationContext: applicationContext,
             called: ApplicationEntity(apTitle: called.apTitle, aeQualifier: called.aeQualifier),
             calling: ApplicationEntity(apTitle: calling.apTitle, aeQualifier: calling.aeQualifier),
             userInformation: [external(initiate, contextID: contexts.mms)])
@@ -47,27 +49,45 @@ public enum OSIEncoder {
     }
 
     /// AC + CPA + AARE (accepted) carrying the initiate response.
-    public static func accept(responding: OSIAddress, initiate: MMSPDU, contexts: PresentationContexts) -> [UInt8] {
+    /// AC + CPA + AARE (accepted) carrying the initiate response. `proposed` are the CP's context
+    /// definitions: each gets a result (ACSE and MMS accepted, others refused as unsupported), and
+    /// the AARE echoes the application context the caller proposed.
+    public static func accept(responding: OSIAddress, initiate: MMSPDU, contexts: PresentationContexts,
+                              proposed: [PresentationContextDefinition] = [], applicationContext: OID = WellKnownOID.mmsApplicationContext) -> [UInt8] {
         let aare = AARE(
-            result: .accepted, diagnostic: .null,
+            applicationContext: applicationContext, result: .accepted, diagnostic: .null,
             responding: ApplicationEntity(apTitle: responding.apTitle, aeQualifier: responding.aeQualifier),
             userInformation: [external(initiate, contextID: contexts.mms)])
         let cpa = CPAType(
-            respondingSelector: responding.psel, results: [.accepted, .accepted],
+            respondingSelector: responding.psel, results: results(for: proposed, contexts),
             userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(ACSEAPDU.associationResponse(aare).encoded()))]))
         return SPDU.accept(respondingSSEL: responding.ssel, userData: cpa.encoded()).encoded()
     }
 
-    /// An association refused by ACSE (AARE rejected-permanent with `diagnostic`), carried in
-    /// AC + CPA as ISO 8650 maps an ACSE rejection to an accepted presentation connection… that
-    /// the session then releases. Most MMS stacks expect it this way; it is what libiec61850 sends.
-    public static func reject(responding: OSIAddress, diagnostic: AARE.Diagnostic, initiateError: MMSPDU?, contexts: PresentationContexts) -> [UInt8] {
+    static func results(for proposed: [PresentationContextDefinition], _ contexts: PresentationContexts) -> [PresentationContextResult] {
+        guard !proposed.isEmpty else { return [.accepted, .accepted] }
+        return proposed.map { d in
+            guard d.id == contexts.acse || d.id == contexts.mms else {
+                return PresentationContextResult(result: 2, providerReason: 1)  // abstract-syntax-not-supported
+            }
+            guard d.transferSyntaxes.contains(WellKnownOID.berTransferSyntax) else {
+                return PresentationContextResult(result: 2, providerReason: 2)  // proposed-transfer-syntaxes-not-supported
+            }
+            return .accepted
+        }
+    }
+
+    /// An association refused by ACSE: AARE rejected-permanent with `diagnostic`, in a CPR
+    /// (presentation user-rejection) in a session RF, as ISO 8823 and ISO 8327 map a refused
+    /// P-CONNECT.
+    public static func reject(responding: OSIAddress, diagnostic: AARE.Diagnostic, initiateError: MMSPDU?, contexts: PresentationContexts,
+                              proposed: [PresentationContextDefinition] = [], applicationContext: OID = WellKnownOID.mmsApplicationContext) -> [UInt8] {
         let aare = AARE(
-            result: .rejectedPermanent, diagnostic: diagnostic,
+            applicationContext: applicationContext, result: .rejectedPermanent, diagnostic: diagnostic,
             responding: ApplicationEntity(apTitle: responding.apTitle, aeQualifier: responding.aeQualifier),
             userInformation: initiateError.map { [external($0, contextID: contexts.mms)] } ?? [])
         let cpr = CPRType(
-            respondingSelector: responding.psel, results: [.accepted, .accepted],
+            respondingSelector: responding.psel, results: results(for: proposed, contexts),
             userData: .fullyEncoded([PDV(contextID: contexts.acse, value: .singleASN1Type(ACSEAPDU.associationResponse(aare).encoded()))]))
         return SPDU.refuse(reason: 0, userData: cpr.encoded()).encoded()
     }
