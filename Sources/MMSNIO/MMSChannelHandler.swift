@@ -281,6 +281,13 @@ final class MMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .response(let r): pdu = .confirmedResponse(invokeID: id, r)
         case .error(let e): pdu = .confirmedError(invokeID: id, e)
         case .reject(let reason): pdu = .reject(RejectPDU(originalInvokeID: id, pduType: .confirmedRequest, reason: reason))
+        case .encodedResponse(let bytes):
+            do {
+                perform(try machine.sendEncoded(bytes, answering: id))
+                return
+            } catch {
+                pdu = .confirmedError(invokeID: id, ServiceError(.service, 3, additionalDescription: "response of \(bytes.count) octets exceeds the negotiated PDU size"))
+            }
         }
         do {
             perform(try machine.send(pdu))

@@ -325,6 +325,15 @@ struct EditionTests {
             await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), dsts.data(.v2000)) }
             // The full report would exceed the negotiated PDU size: refused at enable, never sent oversize.
             await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.write(icc1("DSTrans1"), dsts.data(.v1996)) }
+            // A read of the whole big data set would not fit either: a pdu-size error, not an oversize PDU.
+            do {
+                _ = try await a.read(list: icc1("DS_Big"))
+                Issue.record("oversize read answered")
+            } catch MMSAssociationError.serviceError(let e) {
+                #expect(e.errorClass == .service && e.code == 3)
+            }
+            // Reads straight from storage give the same values as the typed encoder.
+            #expect(try await a.read(list: icc1("DS_Small")) == [.success(PointType.realQTimeTag.data(.real(1)))])
             dsts.dataSetName = icc1("DS_Small")
             try await a.write(icc1("DSTrans1"), dsts.data(.v1996))
             var it = a.informationReports.makeAsyncIterator()

@@ -398,7 +398,8 @@ public struct MMSConnectionStateMachine: Sendable {
 
     /// Frames an unconfirmed MMS PDU that the caller encoded itself (reports built straight from
     /// storage). Fails when it is larger than negotiated.
-    public mutating func sendEncoded(_ mms: [UInt8]) throws -> [Action] {
+    /// `answering` is the invoke ID of the request a pre-encoded response answers.
+    public mutating func sendEncoded(_ mms: [UInt8], answering: UInt32? = nil) throws -> [Action] {
         switch state {
         case .associated, .concluded: break
         default: throw MMSAssociationError.notAssociated
@@ -406,6 +407,7 @@ public struct MMSConnectionStateMachine: Sendable {
         if let limit = parameters?.maxPDUSize, mms.count > limit {
             throw MMSAssociationError.pduTooLarge(size: mms.count, limit: limit)
         }
+        if let id = answering { serving.remove(id) }
         var w = BERWriter(capacity: mms.count + 32)
         w.prepend(mms)
         OSIEncoder.prependDataFraming(to: &w, contexts: contexts)

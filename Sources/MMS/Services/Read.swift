@@ -55,3 +55,23 @@ public struct ReadResponse: Hashable, Sendable {
         }
     }
 }
+
+extension ReadResponse {
+    /// Prepends a whole confirmed-ResponsePDU for a Read whose access results `results` prepends
+    /// (last first): a server answers a large read straight from its storage, with no value tree.
+    public static func prependPDU(invokeID: UInt32, specification: VariableAccessSpecification?, to w: inout BERWriter,
+                                  results: (inout BERWriter) -> Void) {
+        let start = w.count
+        let mark = w.count
+        results(&w)
+        w.prependHeader(.contextConstructed(1), length: w.count - mark)
+        if let s = specification {
+            let m = w.count
+            s.prepend(to: &w)
+            w.prependHeader(.contextConstructed(0), length: w.count - m)
+        }
+        w.prependHeader(.contextConstructed(4), length: w.count - start)
+        w.prependInteger(Int64(invokeID))
+        w.prependHeader(.contextConstructed(1), length: w.count - start)
+    }
+}

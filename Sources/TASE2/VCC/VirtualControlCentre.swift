@@ -475,3 +475,47 @@ public func currentTime() -> Double {
     clock_gettime(CLOCK_REALTIME, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
+
+// MARK: Reads straight from storage
+
+extension VirtualControlCentre {
+    /// Answers a Read (of variables or of a data set) by encoding points straight from storage:
+    /// no value tree, whatever the number of points. Other targets (system variables, transfer
+    /// sets, errors) take the ordinary path.
+    public func encodedReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext) async throws(ServiceError)
+        -> [UInt8]?
+    {
+        enum Item {
+            case point(Int)
+            case other(AccessResult)
+        }
+        return try state.withLock { s throws(ServiceError) -> [UInt8] in
+            let accesses: [VariableAccess]
+            switch request.variableAccessSpecification {
+            case .listOfVariable(let l): accesses = l
+            case .variableListName(let n): accesses = try dataSet(n, s, association).members.map { VariableAccess($0) }
+            }
+            // Resolve in request order (a read of Next_DSTransfer_Set reserves), then encode back to front.
+            let items: [Item] = accesses.map { access in
+                if case .name(let name) = access.variable, access.alternateAccess == nil, case .success(.point(let i)) = resolve(name, s, association) {
+                    return .point(i)
+                }
+                return .other(read(access, &s, association))
+            }
+            let stateQ = configuration.vcc.stateQShape
+            var w = BERWriter(capacity: 64 + 24 * items.count)
+            ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
+                                    to: &w) { w in
+                var k = items.count - 1
+                while k >= 0 {
+                    switch items[k] {
+                    case .point(let i): s.points[i].type.prepend(s.points[i].value, stateQ: stateQ, to: &w)
+                    case .other(let r): r.prepend(to: &w)
+                    }
+                    k -= 1
+                }
+            }
+            return w.toArray()
+        }
+    }
+}
