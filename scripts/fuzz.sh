@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Fuzzes the codecs with libFuzzer for SECONDS (default 60), seeded with every captured PDU.
-# Crashes land in Fuzz/artifacts/; add a reproducer to Tests/MMSTests when one is found.
+# Fuzzes the codecs with libFuzzer (and AddressSanitizer) for SECONDS (default 60), seeded with
+# every captured PDU. Crashes land in Fuzz/artifacts/; add a reproducer to Tests/MMSTests.
+# The codec modules are compiled with swiftc directly: SwiftPM's release builds here did not
+# keep the coverage instrumentation reliably.
 set -euo pipefail
-cd "$(dirname "$0")/../Fuzz"
+cd "$(dirname "$0")/.."
 SECONDS_TO_RUN="${1:-60}"
-swift build -c release --sanitize fuzzer --sanitize address --product FuzzTargets
-BIN=$(swift build -c release --sanitize fuzzer --sanitize address --show-bin-path)
-swiftc -sanitize=fuzzer,address -parse-as-library Driver/Driver.swift -o "$BIN/codec-fuzzer" \
-    -Xlinker --whole-archive -Xlinker "$BIN/libFuzzTargets.a" -Xlinker --no-whole-archive -lswiftSynchronization
-mkdir -p corpus artifacts
-for f in ../../shared/vectors/*.vectors/*.hex; do
-    xxd -r -p "$f" | tail -c +8 > "corpus/$(basename "$f" .hex)"
+OUT=Fuzz/.build-fuzz
+rm -rf "$OUT"
+mkdir -p "$OUT" Fuzz/corpus Fuzz/artifacts
+FLAGS=(-O -parse-as-library -sanitize=fuzzer,address -swift-version 6 -I "$OUT")
+module() {  # module NAME SOURCES...
+    local name=$1
+    shift
+    swiftc "${FLAGS[@]}" -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
+        -emit-library -static -o "$OUT/lib$name.a" "$@"
+}
+module BER Sources/BER/*.swift
+module OSI Sources/OSI/*.swift
+module MMS $(find Sources/MMS -name '*.swift' | sort)
+swiftc "${FLAGS[@]}" Fuzz/CodecFuzzer.swift "$OUT/libMMS.a" "$OUT/libOSI.a" "$OUT/libBER.a" -lswiftSynchronization -o "$OUT/codec-fuzzer"
+probe=$("$OUT/codec-fuzzer" -runs=1 2>&1 || true)
+if ! grep -q "inline 8-bit counters" <<<"$probe"; then
+    echo "fuzz.sh: the fuzzer binary has no coverage instrumentation" >&2
+    exit 1
+fi
+for f in ../shared/vectors/*.vectors/*.hex; do
+    xxd -r -p "$f" | tail -c +8 > "Fuzz/corpus/$(basename "$f" .hex)"
 done
-"$BIN/codec-fuzzer" corpus -max_total_time="$SECONDS_TO_RUN" -artifact_prefix=artifacts/ -max_len=4096
+"$OUT/codec-fuzzer" Fuzz/corpus -max_total_time="$SECONDS_TO_RUN" -artifact_prefix=Fuzz/artifacts/ -max_len=4096
