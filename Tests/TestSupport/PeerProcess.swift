@@ -8,8 +8,6 @@ public enum Interop {
         return env["FREETASE2_INTEROP"] == "1" || env["CI"] == "true"
     }
 
-    public static var packageRoot: URL { SharedFiles.root.deletingLastPathComponent().appendingPathComponent("main") }
-
     /// The repository root (the folder holding Package.swift).
     public static var repoRoot: URL {
         var dir = URL(fileURLWithPath: #filePath)
