@@ -248,6 +248,41 @@ struct TASE2DemoTests {
         #expect(call("get_bilateral_table_id")?["result"] as? String == "BLT_ICC1")
     }
 
+    @Test("hat-drivers receives reports by exception (listOfVariable, Transfer_Set_Name first) as the simulator moves points")
+    func hatReportByException() async throws {
+        try Interop.requirePeers()
+        let server = try await DemoServer()
+        var dsts = DSTransferSet()
+        dsts.dataSetName = .domainSpecific(domain: "ICC1", item: "DS_RBE")
+        dsts.conditions = [.objectChange]
+        dsts.rbe = true
+        dsts.status = true
+        let plan: [[String: Any]] = [
+            ["op": "define", "domain": "ICC1", "name": "DS_RBE", "members": [
+                item("ICC1", "Transfer_Set_Name"), item("ICC1", "DSConditions_Detected"), item("ICC1", "Line1_MW"), item("ICC1", "Gen1_MW"),
+            ]],
+            ["op": "read", "domain": "ICC1", "name": "Next_DSTransfer_Set"],
+            ["op": "write", "domain": "ICC1", "name": "DSTrans1", "value": typed(dsts.data(.v2000)), "component": NSNull()],
+            ["op": "wait_reports", "seconds": 6, "min": 3],
+            ["op": "conclude"],
+        ]
+        let (r, status, output) = try await runProbe("probe_hat.py", port: server.port, plan: plan)
+        _ = await server.stop()
+        #expect(status == 0, "\(output.suffix(2000))")
+        #expect(r[2]?["result"] as? String == "success", "\(String(describing: r[2]))")
+        let reports = r[3]?["result"] as? [[String: Any]] ?? []
+        #expect(reports.count >= 3, "\(reports.count) reports")
+        for rep in reports {
+            #expect(rep["form"] as? String == "list_of_variable")
+            let items = rep["items"] as? [[String: Any]] ?? []
+            #expect(items.first?["name"] as? String == "Transfer_Set_Name" && items.first?["domain"] as? String == "ICC1")
+            #expect(items[safe: 1]?["name"] as? String == "DSConditions_Detected")
+            #expect(items.count >= 3 && items.count <= 4)
+            let values = rep["values"] as? [Any] ?? []
+            #expect((values[safe: 1] as? [String: Any])?["bit-string"] as? String == "00100")
+        }
+    }
+
     @Test("an unknown AP-title is refused, by either client")
     func unknownPartnerRefused() async throws {
         try Interop.requirePeers()

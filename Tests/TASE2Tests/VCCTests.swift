@@ -369,3 +369,78 @@ struct OpenModeTests {
         #expect(throws: ConfigurationError.self) { try c.validate() }
     }
 }
+
+@Suite("Report by exception on an injectable clock")
+struct ReportByExceptionTests {
+    func setUp(rbe: Bool) async throws -> (VirtualControlCentre, TransferSetTimingTests.FakeClock, AssociationContext) {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
+        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
+                                         initiate: .request(MMSLimits()))
+        let info = AssociationInfo(isCalled: true, applicationContext: [1, 0, 9506, 2, 3],
+                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
+                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
+                                   request: request)
+        let ctx = AssociationContext(id: 9, info: info)
+        await vcc.associationEstablished(ctx)
+        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
+        var dsts = DSTransferSet()
+        dsts.dataSetName = icc1("DS_Server")
+        dsts.integrityCheck = 10
+        dsts.bufferTime = 2
+        dsts.rbe = rbe
+        dsts.conditions = [.objectChange, .integrityTimeOut]
+        dsts.status = true
+        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [dsts.data(.v2000)], for: ctx) == [.success])
+        return (vcc, clock, ctx)
+    }
+
+    func reports(_ vcc: VirtualControlCentre, at t: Double) throws -> [InformationReport] {
+        try vcc.dueReports(at: t).map {
+            guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode($0.pdu) else { throw PeerError("not a report") }
+            return r
+        }
+    }
+
+    @Test func changesAreBufferedMergedAndNamed() async throws {
+        let (vcc, clock, _) = try await setUp(rbe: true)
+        let t0 = clock.now()
+        let line = vcc.handle("Line1_MW", in: .vcc)!
+        let breaker = vcc.handle("Breaker_1", in: .icc("ICC1"))!
+        clock.advance(1)
+        vcc.update([(line, .real(13))])
+        #expect(try reports(vcc, at: t0 + 2.9).isEmpty)  // BufferTime 2 s from the first change
+        let r = try reports(vcc, at: t0 + 3)
+        #expect(r.count == 1)
+        let names = [icc1("Transfer_Set_Name"), icc1("Transfer_Set_Time_Stamp"), icc1("DSConditions_Detected"), ObjectName.vmdSpecific("Line1_MW")]
+        #expect(r.first?.variableAccessSpecification == .listOfVariable(names.map { VariableAccess($0) }))
+        #expect(r.first?.results[2] == .success(.bitString(DSConditions.objectChange.bitString)))
+        #expect(r.first?.results[3] == .success(PointType.realQ.data(.real(13))))
+        // The same value again is no change; two changes within BufferTime make one report.
+        vcc.update([(line, .real(13))])
+        #expect(try reports(vcc, at: t0 + 6).isEmpty)
+        clock.advance(4)  // t0 + 5
+        vcc.update([(breaker, .state(.off, time: 1_800_000_005))])
+        clock.advance(1)
+        vcc.update([(line, .real(14))])
+        let merged = try reports(vcc, at: t0 + 7)
+        #expect(merged.count == 1)
+        guard case .listOfVariable(let items)? = merged.first?.variableAccessSpecification else { Issue.record("not RBE"); return }
+        #expect(items.suffix(2).map(\.variable.name) == [.vmdSpecific("Line1_MW"), icc1("Breaker_1")])  // data-set order
+        // The integrity report is full (by the data set's name).
+        let integrity = try reports(vcc, at: t0 + 10)
+        #expect(integrity.count == 1 && integrity.first?.variableAccessSpecification == .variableListName(icc1("DS_Server")))
+    }
+
+    @Test func withoutRBEAChangeSendsTheWholeDataSet() async throws {
+        let (vcc, clock, ctx) = try await setUp(rbe: false)
+        let t0 = clock.now()
+        vcc.update([(vcc.handle("Breaker_1", in: .icc("ICC1"))!, .state(.off))])
+        let r = try reports(vcc, at: t0 + 2)
+        #expect(r.count == 1 && r.first?.variableAccessSpecification == .variableListName(icc1("DS_Server")) && r.first?.results.count == 5)
+        // Disabled or ended: changes no longer reported.
+        await vcc.associationEnded(ctx)
+        vcc.update([(vcc.handle("Breaker_1", in: .icc("ICC1"))!, .state(.on))])
+        #expect(try reports(vcc, at: t0 + 100).isEmpty)
+    }
+}

@@ -27,6 +27,7 @@ extension VirtualControlCentre {
             var unchanged = new
             unchanged.status = true
             if !new.status {
+                unwatch(d, t, &s)
                 s.transferSets[d]![t] = TransferSetSlot(name: slot.name)
                 logger.info("transfer set disabled", metadata: ["transferSet": "\(d)/\(slot.name)"])
                 return .success
@@ -55,6 +56,7 @@ extension VirtualControlCentre {
         enabled.nextInterval = new.conditions.contains(.intervalTimeOut) ? first(new.interval) : .infinity
         enabled.nextIntegrity = new.conditions.contains(.integrityTimeOut) ? first(new.integrityCheck) : .infinity
         s.transferSets[d]![t] = enabled
+        if new.conditions.contains(.objectChange) || new.rbe { watch(d, t, &s) }
         logger.info("transfer set enabled", metadata: [
             "transferSet": "\(d)/\(slot.name)", "dataSet": "\(new.dataSetName.map { "\($0)" } ?? "-")",
             "interval": "\(new.interval)", "integrityCheck": "\(new.integrityCheck)",
@@ -68,14 +70,14 @@ extension VirtualControlCentre {
         let ds: DataSet
         do { ds = try dataSet(name, s, a) } catch { return "data set \(name) not found" }
         if v.blockData { return "BlockData (conformance block 3) is not supported" }
-        let supported: DSConditions = [.intervalTimeOut, .integrityTimeOut]
+        let supported: DSConditions = [.intervalTimeOut, .integrityTimeOut, .objectChange]
         if v.conditions.isEmpty || !supported.isSuperset(of: v.conditions) {
-            return "conditions \(v.conditions.rawValue) requested; interval and integrity time-outs are supported"
+            return "conditions \(v.conditions.rawValue) requested; interval, integrity and object change are supported"
         }
         if v.conditions.contains(.intervalTimeOut) && v.interval <= 0 { return "Interval must be positive" }
         if v.conditions.contains(.integrityTimeOut) && v.integrityCheck <= 0 { return "IntegrityCheck must be positive" }
-        if v.rbe { return "report by exception is not supported yet" }
         if v.critical { return "critical transfers are not supported yet" }
+        if v.rbe && v.allChangesReported { return "AllChangesReported is not supported yet" }
         for m in ds.members {
             switch resolve(m, s, a) {
             case .success(.point), .success(.special): continue
@@ -90,12 +92,18 @@ extension VirtualControlCentre {
     /// A full report (variableListName form), encoded straight from point storage.
     func encodeReport(_ name: ObjectName, _ ds: DataSet, _ d: String, _ tsName: String, _ cause: DSConditions, now: Double,
                       _ s: State) -> [UInt8] {
-        var w = BERWriter(capacity: 256 + 24 * ds.members.count)
+        encodeReport(.variableListName(name), members: ds.members, d, tsName, cause, now: now, s)
+    }
+
+    /// A report of `members` (transfer-set variables filled at report time, points from storage).
+    func encodeReport(_ spec: VariableAccessSpecification, members: [ObjectName], _ d: String, _ tsName: String, _ cause: DSConditions,
+                      now: Double, _ s: State) -> [UInt8] {
+        var w = BERWriter(capacity: 256 + 24 * members.count)
         let stateQ = configuration.vcc.stateQShape
-        InformationReport.prependPDU(.variableListName(name), to: &w) { w in
-            var i = ds.members.count - 1
+        InformationReport.prependPDU(spec, to: &w) { w in
+            var i = members.count - 1
             while i >= 0 {
-                let m = ds.members[i]
+                let m = members[i]
                 i -= 1
                 if let special = TASE2Names.transferSetSpecials.first(where: { $0 == m.itemName }), m.domain != nil {
                     switch special {
@@ -123,37 +131,95 @@ extension VirtualControlCentre {
     }
 
     /// Reports due at `now`, each with the association to send it to; advances the schedules.
+    /// Integrity reports are full; interval reports are full, or with RBE only the changed members
+    /// (none changed: none sent, as SISCO does); object-change reports come BufferTime after the
+    /// first change. A full report clears the changes.
     public func dueReports(at now: Double) -> [(association: UInt64, pdu: [UInt8])] {
         state.withLock { s in
             var out: [(UInt64, [UInt8])] = []
             for (d, slots) in s.transferSets {
                 for t in slots.indices {
-                    let slot = slots[t]
-                    guard case .enabled(let owner) = slot.state else { continue }
-                    var causes: [DSConditions] = []
-                    var next = slot
+                    var slot = slots[t]
+                    guard case .enabled(let owner) = slot.state, let name = slot.value.dataSetName, let ds = s.lists[name] else { continue }
+                    let v = slot.value
+                    func full(_ cause: DSConditions) {
+                        out.append((owner, encodeReport(name, ds, d, slot.name, cause, now: now, s)))
+                        slot.clearChanges()
+                    }
+                    func byException(_ cause: DSConditions) {
+                        guard !slot.changed.isEmpty else { return }
+                        out.append((owner, encodeChangeReport(ds, d, slot.name, slot.changed.sorted(), cause, now: now, s)))
+                        slot.clearChanges()
+                    }
                     if slot.nextIntegrity <= now {
-                        causes.append(.integrityTimeOut)
-                        while next.nextIntegrity <= now { next.nextIntegrity += Double(slot.value.integrityCheck) }
+                        full(.integrityTimeOut)
+                        while slot.nextIntegrity <= now { slot.nextIntegrity += Double(v.integrityCheck) }
                     }
                     if slot.nextInterval <= now {
-                        causes.append(.intervalTimeOut)
-                        while next.nextInterval <= now { next.nextInterval += Double(slot.value.interval) }
+                        if v.rbe { byException(.intervalTimeOut) } else { full(.intervalTimeOut) }
+                        while slot.nextInterval <= now { slot.nextInterval += Double(v.interval) }
                     }
-                    guard !causes.isEmpty else { continue }
-                    s.transferSets[d]![t] = next
-                    guard let name = slot.value.dataSetName, let ds = s.lists[name] else { continue }
-                    for c in causes { out.append((owner, encodeReport(name, ds, d, slot.name, c, now: now, s))) }
+                    if v.conditions.contains(.objectChange) && slot.changeDeadline <= now {
+                        if v.rbe { byException(.objectChange) } else { full(.objectChange) }
+                    }
+                    s.transferSets[d]![t] = slot
                 }
             }
             return out
         }
     }
 
+    /// A report by exception (listOfVariable form): the data set's transfer-set variables, then
+    /// the members that changed, each named (spec §5.2).
+    func encodeChangeReport(_ ds: DataSet, _ d: String, _ tsName: String, _ members: [Int], _ cause: DSConditions, now: Double,
+                            _ s: State) -> [UInt8] {
+        let specials = ds.members.indices.filter { ds.members[$0].domain != nil && TASE2Names.transferSetSpecials.contains(ds.members[$0].itemName) }
+        let order = specials + members.filter { !specials.contains($0) }
+        let members = order.map { ds.members[$0] }
+        return encodeReport(.listOfVariable(members.map { VariableAccess($0) }), members: members, d, tsName, cause, now: now, s)
+    }
+
+    func watch(_ d: String, _ t: Int, _ s: inout State) {
+        guard let name = s.transferSets[d]![t].value.dataSetName, let ds = s.lists[name] else { return }
+        s.transferSets[d]![t].changedFlags = [Bool](repeating: false, count: ds.members.count)
+        for (m, member) in ds.members.enumerated() {
+            let index: Int? = switch member {
+            case .vmdSpecific(let n): s.vccIndex[n]
+            case .domainSpecific(let dom, let n): s.iccIndex[dom]?[n]
+            case .aaSpecific: nil
+            }
+            guard let p = index else { continue }
+            s.watchers[p, default: []].append(Watch(icc: d, slot: t, member: m))
+            s.watched[p] = true
+        }
+    }
+
+    func unwatch(_ d: String, _ t: Int, _ s: inout State) {
+        for (p, list) in s.watchers where list.contains(where: { $0.icc == d && $0.slot == t }) {
+            let rest = list.filter { !($0.icc == d && $0.slot == t) }
+            s.watchers[p] = rest.isEmpty ? nil : rest
+            s.watched[p] = !rest.isEmpty
+        }
+    }
+
+    func markChanged(_ p: Int, at now: Double, _ s: inout State) {
+        for w in s.watchers[p] ?? [] {
+            var slot = s.transferSets[w.icc]![w.slot]
+            if !slot.changedFlags[w.member] {
+                slot.changedFlags[w.member] = true
+                slot.changed.append(w.member)
+            }
+            if slot.value.conditions.contains(.objectChange) && slot.changeDeadline == .infinity {
+                slot.changeDeadline = now + Double(slot.value.bufferTime)
+            }
+            s.transferSets[w.icc]![w.slot] = slot
+        }
+    }
+
     /// When the next report falls due (infinity when no transfer set is enabled).
     public func nextDueTime() -> Double {
         state.withLock { s in
-            s.transferSets.values.flatMap { $0 }.reduce(Double.infinity) { min($0, $1.nextInterval, $1.nextIntegrity) }
+            s.transferSets.values.flatMap { $0 }.reduce(Double.infinity) { min($0, $1.nextInterval, $1.nextIntegrity, $1.changeDeadline) }
         }
     }
 

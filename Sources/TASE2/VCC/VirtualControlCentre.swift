@@ -58,6 +58,25 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         var nextIntegrity: Double = .infinity
         /// Negotiated PDU size of the owning association.
         var maxPDUSize = 65_000
+        /// Report by exception: which data-set members changed since the last report (flags in
+        /// member order, and the same indices in the order they changed).
+        var changedFlags: [Bool] = []
+        var changed: [Int] = []
+        /// When the object-change report falls due (first change + BufferTime).
+        var changeDeadline: Double = .infinity
+
+        mutating func clearChanges() {
+            for m in changed { changedFlags[m] = false }
+            changed.removeAll(keepingCapacity: true)
+            changeDeadline = .infinity
+        }
+    }
+
+    /// One data-set member of one enabled transfer set that watches a point.
+    struct Watch: Sendable, Hashable {
+        let icc: String
+        let slot: Int
+        let member: Int
     }
 
     /// What one association is bound to.
@@ -73,6 +92,9 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         var lists: [ObjectName: DataSet] = [:]
         var transferSets: [String: [TransferSetSlot]] = [:]
         var bindings: [UInt64: Binding] = [:]
+        /// Points some enabled transfer set watches for changes, and by whom.
+        var watched: [Bool] = []
+        var watchers: [Int: [Watch]] = [:]
     }
 
     public let configuration: TASE2Configuration
@@ -116,6 +138,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             s.transferSets[t.icc] = (1...max(t.transferSets, 1)).prefix(t.transferSets).map { TransferSetSlot(name: "DSTrans\($0)") }
         }
         iccNames = VMDDispatcher.sorted(iccs)
+        s.watched = [Bool](repeating: false, count: s.points.count)
         state = Mutex(s)
     }
 
@@ -138,7 +161,17 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     /// Updates many points under one lock; visible to reads and reports at once.
     public func update(_ updates: [(PointHandle, PointValue)]) {
         state.withLock { s in
-            for (h, v) in updates where h.index >= 0 && h.index < s.points.count { s.points[h.index].value = v }
+            var now: Double?
+            for (h, v) in updates where h.index >= 0 && h.index < s.points.count {
+                let i = h.index
+                // Report by exception: a point some transfer set watches, whose value really changed.
+                if s.watched[i] && s.points[i].value != v {
+                    let t = now ?? clock()
+                    now = t
+                    markChanged(i, at: t, &s)
+                }
+                s.points[i].value = v
+            }
         }
     }
 
@@ -176,6 +209,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             for (icc, slots) in s.transferSets {
                 for i in slots.indices where slots[i].state.owner == association.id {
                     if case .enabled = slots[i].state { logger.info("transfer set stopped with its association", metadata: ["transferSet": "\(icc)/\(slots[i].name)"]) }
+                    unwatch(icc, i, &s)
                     s.transferSets[icc]![i] = TransferSetSlot(name: slots[i].name)
                 }
             }
