@@ -361,6 +361,15 @@ class Probe:
         self.extra = {'reached_min': len(got) >= want, 'count': len(got)}
         return got
 
+    async def op_send_report(self, step):
+        """Sends an unconfirmed informationReport (listOfVariable): step["items"] names the
+        variables, step["values"] their typed values (e.g. a TASE.2 Transfer_Report_ACK)."""
+        specs = [var_spec(i) for i in step['items']]
+        await self.conn.send_unconfirmed(mms.InformationReportUnconfirmed(
+            specification=specs, data=[to_data(v) for v in step['values']]))
+        await self.conn._conn.drain()
+        return 'sent'
+
     async def op_sleep(self, step):
         await asyncio.sleep(float(step.get('seconds', 1)))
         return None

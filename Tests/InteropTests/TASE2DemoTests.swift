@@ -12,14 +12,14 @@ final class DemoServer: Sendable {
     let process: PeerProcess
     let port: Int
 
-    init() async throws {
+    init(logLevel: String = "info") async throws {
         // Ask the system for a free port, then hand it to the server.
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         port = probe.localAddress?.port ?? 0
         try await probe.close()
         let binary = Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw PeerError("no \(binary): run swift build first") }
-        process = try PeerProcess(binary, ["serve", "--host", "127.0.0.1", "--port", "\(port)"])
+        process = try PeerProcess(binary, ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", logLevel])
         let deadline = Date().addingTimeInterval(20)
         while !process.stderr.contains("MMS server listening") {
             guard Date() < deadline, process.process.isRunning else { throw PeerError("tase2 serve did not start: \(process.stderr)") }
@@ -147,7 +147,7 @@ struct TASE2DemoTests {
         let check = result(1) as? [Any]
         #expect(shape(check?[0] as Any) == "visible-string" && (check?[0] as? [String: Any])?["visible-string"] as? String == "BLT_ICC1", "\(client)")
         #expect(shape(check?[1] as Any) == "structure(integer,integer)", "\(client)")
-        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "100000000000", "\(client)")
+        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "110000000000", "\(client)")
         #expect(result(2) as? [String] == ["ICC1"], "\(client)")
         let vccNames = result(3) as? [String] ?? []
         #expect(vccNames.contains("Line1_MW") && vccNames.contains("TASE2_Version") && vccNames.contains("Supported_Features"), "\(client)")
@@ -281,6 +281,34 @@ struct TASE2DemoTests {
             let values = rep["values"] as? [Any] ?? []
             #expect((values[safe: 1] as? [String: Any])?["bit-string"] as? String == "00100")
         }
+    }
+
+    @Test("hat-drivers acknowledges critical reports (Transfer_Report_ACK) and the server clears them")
+    func hatAcknowledgesCriticalReports() async throws {
+        try Interop.requirePeers()
+        let server = try await DemoServer(logLevel: "debug")
+        var dsts = DSTransferSet()
+        dsts.dataSetName = .domainSpecific(domain: "ICC1", item: "DS_Demo")
+        dsts.interval = 1
+        dsts.conditions = [.intervalTimeOut]
+        dsts.critical = true
+        dsts.status = true
+        let tsName = typed(TASE2Names.objectNameData(.domainSpecific(domain: "ICC1", item: "DSTrans1")))
+        let plan: [[String: Any]] = [
+            ["op": "read", "domain": "ICC1", "name": "Next_DSTransfer_Set"],
+            ["op": "write", "domain": "ICC1", "name": "DSTrans1", "value": typed(dsts.data(.v2000)), "component": NSNull()],
+            ["op": "wait_reports", "seconds": 4, "min": 2],
+            ["op": "send_report", "items": [item("ICC1", "Transfer_Report_ACK")], "values": [tsName]],
+            ["op": "sleep", "seconds": 0.5],
+            ["op": "conclude"],
+        ]
+        let (r, status, output) = try await runProbe("probe_hat.py", port: server.port, plan: plan)
+        let log = await server.stop()
+        #expect(status == 0, "\(output.suffix(2000))")
+        #expect(r[1]?["result"] as? String == "success", "\(String(describing: r[1]))")
+        #expect((r[2]?["result"] as? [Any])?.count ?? 0 >= 2)
+        #expect(r[3]?["ok"] as? Bool == true, "\(String(describing: r[3]))")
+        #expect(log.contains("critical report acknowledged"), "\(log.suffix(2000))")
     }
 
     @Test("an unknown AP-title is refused, by either client")

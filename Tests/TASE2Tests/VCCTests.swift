@@ -90,7 +90,7 @@ struct PointTypeTests {
                 == "a2178705083fc00000a20a85046553f100850200fa84020000")
         #expect(hex(PointType.realExtended.data(PointValue(real: 1.5, timeStamp: 1_700_000_000, cov: 7)).encoded())
                 == "a2148705083fc0000085046553f10084020000860107")
-        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0x80, 0x00], count: 12))
+        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0xC0, 0x00], count: 12))
         #expect(hex(ConformanceBlocks([1, 2, 4, 5]).bitString.bytes) == "d800")
     }
 }
@@ -283,7 +283,8 @@ struct TransferSetTimingTests {
         #expect(vcc.nextDueTime() == clock.now() + 12)
         var kinds: [String] = []
         for step in stride(from: 12.0, through: 20.0, by: 1.0) {
-            for (a, pdu) in vcc.dueReports(at: clock.now() + step) {
+            for due in vcc.dueReports(at: clock.now() + step) {
+                let (a, pdu) = (due.association, due.pdu)
                 #expect(a == 7)
                 guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu), case .success(.bitString(let c)) = r.results[2] else {
                     Issue.record("not a report")
@@ -442,5 +443,76 @@ struct ReportByExceptionTests {
         await vcc.associationEnded(ctx)
         vcc.update([(vcc.handle("Breaker_1", in: .icc("ICC1"))!, .state(.on))])
         #expect(try reports(vcc, at: t0 + 100).isEmpty)
+    }
+}
+
+@Suite("Critical transfers and AllChangesReported")
+struct CriticalTransferTests {
+    @Test func acknowledgementsClearOutstandingReportsAndTimeOutsAreReported() async throws {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() }, criticalReportTimeout: 5)
+        let (ctx, t0) = try await enable(vcc, clock) { d in
+            d.interval = 1
+            d.conditions = [.intervalTimeOut]
+            d.critical = true
+        }
+        #expect(vcc.dueReports(at: t0 + 1).first?.critical == true)
+        _ = vcc.dueReports(at: t0 + 2)
+        #expect(vcc.outstandingCriticalReports(icc: "ICC1", transferSet: "DSTrans1") == 2)
+        // The partner acknowledges the first report (by its time stamp).
+        let tsName = TASE2Names.objectNameData(icc1("DSTrans1"))
+        await vcc.received(InformationReport(.listOfVariable([VariableAccess(icc1("Transfer_Report_ACK")), VariableAccess(icc1("Transfer_Set_Time_Stamp"))]),
+                                             results: [.success(tsName), .success(.integer(Int64(t0) + 1))]), for: ctx)
+        #expect(vcc.outstandingCriticalReports(icc: "ICC1", transferSet: "DSTrans1") == 1)
+        var events = vcc.events.makeAsyncIterator()
+        #expect(await events.next() == .criticalReportAcknowledged(icc: "ICC1", transferSet: "DSTrans1"))
+        // The second is never acknowledged: after the time-out the application hears of it.
+        _ = vcc.dueReports(at: t0 + 7.5)
+        #expect(await events.next() == .criticalReportNotAcknowledged(icc: "ICC1", transferSet: "DSTrans1", timeStamp: Int32(t0) + 2))
+        // An ACK without a time stamp clears all; a NACK is reported.
+        await vcc.received(InformationReport(.listOfVariable([VariableAccess(icc1("Transfer_Report_ACK"))]), results: [.success(tsName)]), for: ctx)
+        #expect(vcc.outstandingCriticalReports(icc: "ICC1", transferSet: "DSTrans1") == 0)
+        #expect(await events.next() == .criticalReportAcknowledged(icc: "ICC1", transferSet: "DSTrans1"))
+        await vcc.received(InformationReport(.listOfVariable([VariableAccess(icc1("Transfer_Report_NACK"))]), results: [.success(tsName)]), for: ctx)
+        #expect(await events.next() == .negativeAcknowledgement(icc: "ICC1", transferSet: "DSTrans1"))
+    }
+
+    @Test func allChangesReportedSendsEveryIntermediateValue() async throws {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
+        let (_, t0) = try await enable(vcc, clock) { d in
+            d.conditions = [.objectChange]
+            d.rbe = true
+            d.allChangesReported = true
+            d.bufferTime = 1
+        }
+        let line = vcc.handle("Line1_MW", in: .vcc)!
+        for v: Float in [1, 2, 3] { vcc.update([(line, .real(v))]) }
+        let due = vcc.dueReports(at: t0 + 1)
+        #expect(due.count == 1)
+        guard case .unconfirmed(.informationReport(let r))? = try due.first.map({ try MMSPDU.decode($0.pdu) }) else { Issue.record("no report"); return }
+        #expect(r.results.suffix(3) == [1, 2, 3].map { .success(PointType.realQ.data(.real($0))) })
+        guard case .listOfVariable(let items) = r.variableAccessSpecification else { Issue.record("not RBE"); return }
+        #expect(items.suffix(3).allSatisfy { $0.variable.name == .vmdSpecific("Line1_MW") })
+    }
+
+    /// Associates, reserves DSTrans1 and enables it on DS_Server with `configure` applied.
+    func enable(_ vcc: VirtualControlCentre, _ clock: TransferSetTimingTests.FakeClock,
+                _ configure: (inout DSTransferSet) -> Void) async throws -> (AssociationContext, Double) {
+        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
+                                         initiate: .request(MMSLimits()))
+        let info = AssociationInfo(isCalled: true, applicationContext: [1, 0, 9506, 2, 3],
+                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
+                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
+                                   request: request)
+        let ctx = AssociationContext(id: 11, info: info)
+        await vcc.associationEstablished(ctx)
+        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
+        var d = DSTransferSet()
+        d.dataSetName = icc1("DS_Server")
+        configure(&d)
+        d.status = true
+        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [d.data(.v2000)], for: ctx) == [.success])
+        return (ctx, clock.now())
     }
 }

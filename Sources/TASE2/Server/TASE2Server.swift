@@ -31,6 +31,8 @@ public final class TASE2Server: Service, Sendable {
     public var pointTypes: [(PointHandle, PointType, String, ObjectScope)] { vcc.points }
     /// Partners' writes to points, as they happen.
     public var pointWrites: AsyncStream<PointWrite> { vcc.pointWrites }
+    /// Acknowledgements, time-outs and NACKs of critical transfers.
+    public var events: AsyncStream<TASE2Event> { vcc.events }
 
     public func localAddress() async throws -> SocketAddress { try await mms.localAddress() }
 
@@ -53,11 +55,13 @@ public final class TASE2Server: Service, Sendable {
     func runReports() async {
         while !Task.isCancelled {
             let now = currentTime()
-            for (association, pdu) in vcc.dueReports(at: now) {
-                guard let a = mms.associations.first(where: { $0.context.id == association }) else { continue }
+            for report in vcc.dueReports(at: now) {
+                guard let a = mms.associations.first(where: { $0.context.id == report.association }) else { continue }
+                let pdu = report.pdu
                 // Flow control (as SISCO's "saturated"): a partner that does not read its socket
                 // gets no new periodic report until it catches up; the next one carries fresh values.
-                guard a.isWritable else {
+                // Critical reports are never skipped: they wait for their acknowledgement.
+                guard a.isWritable || report.critical else {
                     logger.warning("partner not reading: periodic report skipped", metadata: ["peer": "\(a.remoteAddress)"])
                     continue
                 }

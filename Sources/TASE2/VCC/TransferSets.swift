@@ -76,8 +76,7 @@ extension VirtualControlCentre {
         }
         if v.conditions.contains(.intervalTimeOut) && v.interval <= 0 { return "Interval must be positive" }
         if v.conditions.contains(.integrityTimeOut) && v.integrityCheck <= 0 { return "IntegrityCheck must be positive" }
-        if v.critical { return "critical transfers are not supported yet" }
-        if v.rbe && v.allChangesReported { return "AllChangesReported is not supported yet" }
+
         for m in ds.members {
             switch resolve(m, s, a) {
             case .success(.point), .success(.special): continue
@@ -105,13 +104,8 @@ extension VirtualControlCentre {
             while i >= 0 {
                 let m = members[i]
                 i -= 1
-                if let special = TASE2Names.transferSetSpecials.first(where: { $0 == m.itemName }), m.domain != nil {
-                    switch special {
-                    case TASE2Names.transferSetName: TASE2Names.objectNameData(.domainSpecific(domain: d, item: tsName)).prepend(to: &w)
-                    case TASE2Names.transferSetTimeStamp: w.prependInteger(Int64(now), tag: .context(5))
-                    case TASE2Names.dsConditionsDetected: w.prependBitString(cause.bitString, tag: .context(4))
-                    default: w.prependInteger(0, tag: .context(5))
-                    }
+                if m.domain != nil, TASE2Names.transferSetSpecials.contains(m.itemName) {
+                    prependSpecial(m.itemName, d, tsName, cause, now, to: &w)
                     continue
                 }
                 let index: Int? = switch m {
@@ -134,21 +128,36 @@ extension VirtualControlCentre {
     /// Integrity reports are full; interval reports are full, or with RBE only the changed members
     /// (none changed: none sent, as SISCO does); object-change reports come BufferTime after the
     /// first change. A full report clears the changes.
-    public func dueReports(at now: Double) -> [(association: UInt64, pdu: [UInt8])] {
-        state.withLock { s in
-            var out: [(UInt64, [UInt8])] = []
+    public func dueReports(at now: Double) -> [DueReport] {
+        var events: [TASE2Event] = []
+        let reports = state.withLock { s in
+            var out: [DueReport] = []
             for (d, slots) in s.transferSets {
                 for t in slots.indices {
                     var slot = slots[t]
                     guard case .enabled(let owner) = slot.state, let name = slot.value.dataSetName, let ds = s.lists[name] else { continue }
                     let v = slot.value
+                    // Critical reports never acknowledged in time: tell the application, once each.
+                    while let first = slot.outstanding.first, now - first.sentAt > criticalReportTimeout {
+                        slot.outstanding.removeFirst()
+                        logger.error("critical report not acknowledged", metadata: ["transferSet": "\(d)/\(slot.name)", "timeStamp": "\(first.timeStamp)"])
+                        events.append(.criticalReportNotAcknowledged(icc: d, transferSet: slot.name, timeStamp: first.timeStamp))
+                    }
+                    func send(_ pdu: [UInt8]) {
+                        out.append(DueReport(association: owner, pdu: pdu, critical: v.critical))
+                        if v.critical { slot.outstanding.append((Int32(clamping: Int64(now)), now)) }
+                    }
                     func full(_ cause: DSConditions) {
-                        out.append((owner, encodeReport(name, ds, d, slot.name, cause, now: now, s)))
+                        send(encodeReport(name, ds, d, slot.name, cause, now: now, s))
                         slot.clearChanges()
                     }
                     func byException(_ cause: DSConditions) {
                         guard !slot.changed.isEmpty else { return }
-                        out.append((owner, encodeChangeReport(ds, d, slot.name, slot.changed.sorted(), cause, now: now, s)))
+                        if v.allChangesReported {
+                            send(encodeChangeLog(ds, d, slot.name, slot.changeLog, cause, now: now, s))
+                        } else {
+                            send(encodeChangeReport(ds, d, slot.name, slot.changed.sorted(), cause, now: now, s))
+                        }
                         slot.clearChanges()
                     }
                     if slot.nextIntegrity <= now {
@@ -167,6 +176,45 @@ extension VirtualControlCentre {
             }
             return out
         }
+        for e in events { eventContinuation.yield(e) }
+        return reports
+    }
+
+    /// AllChangesReported: every queued change with its value at change time (a point may appear
+    /// several times), after the transfer-set variables.
+    func encodeChangeLog(_ ds: DataSet, _ d: String, _ tsName: String, _ log: [(member: Int, value: PointValue)], _ cause: DSConditions,
+                         now: Double, _ s: State) -> [UInt8] {
+        let specials = ds.members.filter { $0.domain != nil && TASE2Names.transferSetSpecials.contains($0.itemName) }
+        let changes = log.filter { !specials.contains(ds.members[$0.member]) }
+        var w = BERWriter(capacity: 256 + 32 * (specials.count + changes.count))
+        let stateQ = configuration.vcc.stateQShape
+        let names = (specials + changes.map { ds.members[$0.member] }).map { VariableAccess($0) }
+        InformationReport.prependPDU(.listOfVariable(names), to: &w) { w in
+            for c in changes.reversed() {
+                let index: Int? = switch ds.members[c.member] {
+                case .vmdSpecific(let n): s.vccIndex[n]
+                case .domainSpecific(let dom, let n): s.iccIndex[dom]?[n]
+                case .aaSpecific: nil
+                }
+                if let index { s.points[index].type.prepend(c.value, stateQ: stateQ, to: &w) }
+            }
+            for m in specials.reversed() { prependSpecial(m.itemName, d, tsName, cause, now, to: &w) }
+        }
+        return w.toArray()
+    }
+
+    func prependSpecial(_ special: String, _ d: String, _ tsName: String, _ cause: DSConditions, _ now: Double, to w: inout BERWriter) {
+        switch special {
+        case TASE2Names.transferSetName: TASE2Names.objectNameData(.domainSpecific(domain: d, item: tsName)).prepend(to: &w)
+        case TASE2Names.transferSetTimeStamp: w.prependInteger(Int64(now), tag: .context(5))
+        case TASE2Names.dsConditionsDetected: w.prependBitString(cause.bitString, tag: .context(4))
+        default: w.prependInteger(0, tag: .context(5))
+        }
+    }
+
+    /// Critical reports sent and not yet acknowledged, per transfer set (for tests and monitoring).
+    public func outstandingCriticalReports(icc: String, transferSet: String) -> Int {
+        state.withLock { s in s.transferSets[icc]?.first { $0.name == transferSet }?.outstanding.count ?? 0 }
     }
 
     /// A report by exception (listOfVariable form): the data set's transfer-set variables, then
@@ -202,12 +250,21 @@ extension VirtualControlCentre {
         }
     }
 
-    func markChanged(_ p: Int, at now: Double, _ s: inout State) {
+    func markChanged(_ p: Int, value: PointValue, at now: Double, _ s: inout State) {
         for w in s.watchers[p] ?? [] {
             var slot = s.transferSets[w.icc]![w.slot]
             if !slot.changedFlags[w.member] {
                 slot.changedFlags[w.member] = true
                 slot.changed.append(w.member)
+            }
+            if slot.value.allChangesReported {
+                slot.changeLog.append((w.member, value))
+                if slot.changeLog.count > changeLogLimit {
+                    let drop = slot.changeLog.count - changeLogLimit
+                    slot.changeLog.removeFirst(drop)
+                    logger.error("AllChangesReported queue full: oldest changes dropped", metadata: ["transferSet": "\(w.icc)/\(slot.name)"])
+                    eventContinuation.yield(.changesDropped(icc: w.icc, transferSet: slot.name, count: drop))
+                }
             }
             if slot.value.conditions.contains(.objectChange) && slot.changeDeadline == .infinity {
                 slot.changeDeadline = now + Double(slot.value.bufferTime)
@@ -232,4 +289,12 @@ extension VirtualControlCentre {
             } }
         }
     }
+}
+
+/// A report ready to send, and to whom.
+public struct DueReport: Sendable {
+    public let association: UInt64
+    public let pdu: [UInt8]
+    /// A critical transfer: never skipped for flow control.
+    public let critical: Bool
 }

@@ -64,10 +64,15 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         var changed: [Int] = []
         /// When the object-change report falls due (first change + BufferTime).
         var changeDeadline: Double = .infinity
+        /// Critical transfers: reports sent and not yet acknowledged (their Transfer_Set_Time_Stamp, and when sent).
+        var outstanding: [(timeStamp: Int32, sentAt: Double)] = []
+        /// AllChangesReported: every change with its value at change time, in order.
+        var changeLog: [(member: Int, value: PointValue)] = []
 
         mutating func clearChanges() {
             for m in changed { changedFlags[m] = false }
             changed.removeAll(keepingCapacity: true)
+            changeLog.removeAll(keepingCapacity: true)
             changeDeadline = .infinity
         }
     }
@@ -105,13 +110,20 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     let clock: @Sendable () -> Double
     let writes: AsyncStream<PointWrite>.Continuation
     public let pointWrites: AsyncStream<PointWrite>
+    /// What the hosting program should hear about transfer sets (acknowledgements, time-outs, NACKs).
+    public let events: AsyncStream<TASE2Event>
+    let eventContinuation: AsyncStream<TASE2Event>.Continuation
+    /// How long a critical report may wait for its acknowledgement.
+    public let criticalReportTimeout: Double
+    /// Most changes kept per transfer set for AllChangesReported before the oldest are dropped (and logged).
+    public let changeLogLimit = 10_000
     let iccNames: [String]
 
     /// Blocks this VCC implements (Supported_Features).
-    public static let blocks = ConformanceBlocks([1])
+    public static let blocks = ConformanceBlocks([1, 2])
 
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.vcc"),
-                clock: @escaping @Sendable () -> Double = { currentTime() }) throws(ConfigurationError) {
+                clock: @escaping @Sendable () -> Double = { currentTime() }, criticalReportTimeout: Double = 30) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
         self.tables = configuration.bilateralTables.map(BilateralTable.init)
@@ -119,6 +131,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         self.logger = logger
         self.clock = clock
         (pointWrites, writes) = AsyncStream.makeStream(of: PointWrite.self, bufferingPolicy: .bufferingNewest(10_000))
+        (events, eventContinuation) = AsyncStream.makeStream(of: TASE2Event.self, bufferingPolicy: .bufferingNewest(10_000))
+        self.criticalReportTimeout = criticalReportTimeout
         var s = State()
         var iccs = configuration.bilateralTables.map(\.icc)
         for p in configuration.points {
@@ -168,7 +182,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
                 if s.watched[i] && s.points[i].value != v {
                     let t = now ?? clock()
                     now = t
-                    markChanged(i, at: t, &s)
+                    markChanged(i, value: v, at: t, &s)
                 }
                 s.points[i].value = v
             }
@@ -498,9 +512,53 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         }
     }
 
+    /// Transfer_Report_ACK / _NACK from the partner (spec §5.2): an ACK clears the outstanding
+    /// critical reports of that transfer set (up to its time stamp when one is given).
     public func received(_ report: InformationReport, for association: AssociationContext) async {
-        logger.debug("informationReport from the partner ignored (Block 2 acknowledgements come later)")
+        guard case .listOfVariable(let items) = report.variableAccessSpecification, items.count == report.results.count else { return }
+        var kind: String?
+        var target: ObjectName?
+        var timeStamp: Int64?
+        for (item, result) in zip(items, report.results) {
+            guard let name = item.variable.name, case .success(let value) = result else { continue }
+            switch name.itemName {
+            case TASE2Names.transferReportACK, TASE2Names.transferReportNACK:
+                kind = name.itemName
+                target = TASE2Names.objectName(from: value)
+            case TASE2Names.transferSetTimeStamp:
+                if case .integer(let t) = value { timeStamp = t }
+            default: continue
+            }
+        }
+        guard let kind, let target, case .domainSpecific(let d, let tsName) = target else {
+            if kind != nil { logger.warning("acknowledgement naming no transfer set ignored") }
+            return
+        }
+        let event: TASE2Event? = state.withLock { s in
+            guard let t = s.transferSets[d]?.firstIndex(where: { $0.name == tsName && $0.state.owner == association.id }) else { return nil }
+            if kind == TASE2Names.transferReportNACK { return .negativeAcknowledgement(icc: d, transferSet: tsName) }
+            var slot = s.transferSets[d]![t]
+            let before = slot.outstanding.count
+            slot.outstanding.removeAll { ts in timeStamp.map { Int64(ts.timeStamp) <= $0 } ?? true }
+            s.transferSets[d]![t] = slot
+            return before > slot.outstanding.count ? .criticalReportAcknowledged(icc: d, transferSet: tsName) : nil
+        }
+        if let event {
+            if case .negativeAcknowledgement = event { logger.warning("partner sent a NACK", metadata: ["transferSet": "\(d)/\(tsName)"]) }
+            if case .criticalReportAcknowledged = event { logger.debug("critical report acknowledged", metadata: ["transferSet": "\(d)/\(tsName)"]) }
+            eventContinuation.yield(event)
+        }
     }
+}
+
+/// Things about transfer sets the hosting program should hear.
+public enum TASE2Event: Hashable, Sendable {
+    case criticalReportAcknowledged(icc: String, transferSet: String)
+    /// No acknowledgement within `criticalReportTimeout`: the partner may have missed data.
+    case criticalReportNotAcknowledged(icc: String, transferSet: String, timeStamp: Int32)
+    case negativeAcknowledgement(icc: String, transferSet: String)
+    /// AllChangesReported overflowed its queue: the oldest changes were dropped.
+    case changesDropped(icc: String, transferSet: String, count: Int)
 }
 
 /// Seconds since 1970 (UTC), as TASE.2 time stamps count them.
