@@ -516,3 +516,29 @@ struct CriticalTransferTests {
         return (ctx, clock.now())
     }
 }
+
+@Suite("Operator requests and external events")
+struct RequestedReportTests {
+    @Test func operatorRequestAndExternalEventsReportTheWholeDataSet() async throws {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
+        let (_, t0) = try await CriticalTransferTests().enable(vcc, clock) { d in
+            d.conditions = [.operatorRequest, .otherExternalEvent]
+            d.eventCodeRequested = 7
+        }
+        #expect(vcc.dueReports(at: t0 + 1).isEmpty)
+        #expect(vcc.requestReport() == 1)
+        #expect(vcc.nextDueTime() == 0)
+        var due = vcc.dueReports(at: t0 + 1)
+        guard case .unconfirmed(.informationReport(let r))? = try due.first.map({ try MMSPDU.decode($0.pdu) }) else { Issue.record("no report"); return }
+        #expect(r.variableAccessSpecification == .variableListName(icc1("DS_Server")))
+        #expect(r.results[2] == .success(.bitString(DSConditions.operatorRequest.bitString)))
+        // Another event code is not this transfer set's; code 7 is.
+        #expect(vcc.signalExternalEvent(code: 3) == 0)
+        #expect(vcc.signalExternalEvent(code: 7) == 1)
+        due = vcc.dueReports(at: t0 + 2)
+        guard case .unconfirmed(.informationReport(let e))? = try due.first.map({ try MMSPDU.decode($0.pdu) }) else { Issue.record("no report"); return }
+        #expect(e.results[2] == .success(.bitString(DSConditions.otherExternalEvent.bitString)))
+        #expect(vcc.dueReports(at: t0 + 3).isEmpty)
+    }
+}

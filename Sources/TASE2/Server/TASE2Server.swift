@@ -31,6 +31,10 @@ public final class TASE2Server: Service, Sendable {
     public var pointTypes: [(PointHandle, PointType, String, ObjectScope)] { vcc.points }
     /// Partners' writes to points, as they happen.
     public var pointWrites: AsyncStream<PointWrite> { vcc.pointWrites }
+    /// Full reports for every transfer set that requested OperatorRequest.
+    @discardableResult public func requestReport() -> Int { vcc.requestReport() }
+    /// Reports for transfer sets that requested OtherExternalEvent with this event code.
+    @discardableResult public func signalExternalEvent(code: Int16) -> Int { vcc.signalExternalEvent(code: code) }
     /// Acknowledgements, time-outs and NACKs of critical transfers.
     public var events: AsyncStream<TASE2Event> { vcc.events }
 

@@ -70,10 +70,7 @@ extension VirtualControlCentre {
         let ds: DataSet
         do { ds = try dataSet(name, s, a) } catch { return "data set \(name) not found" }
         if v.blockData { return "BlockData (conformance block 3) is not supported" }
-        let supported: DSConditions = [.intervalTimeOut, .integrityTimeOut, .objectChange]
-        if v.conditions.isEmpty || !supported.isSuperset(of: v.conditions) {
-            return "conditions \(v.conditions.rawValue) requested; interval, integrity and object change are supported"
-        }
+        if v.conditions.isEmpty { return "no DSConditionsRequested" }
         if v.conditions.contains(.intervalTimeOut) && v.interval <= 0 { return "Interval must be positive" }
         if v.conditions.contains(.integrityTimeOut) && v.integrityCheck <= 0 { return "IntegrityCheck must be positive" }
 
@@ -90,13 +87,13 @@ extension VirtualControlCentre {
 
     /// A full report (variableListName form), encoded straight from point storage.
     func encodeReport(_ name: ObjectName, _ ds: DataSet, _ d: String, _ tsName: String, _ cause: DSConditions, now: Double,
-                      _ s: State) -> [UInt8] {
-        encodeReport(.variableListName(name), members: ds.members, d, tsName, cause, now: now, s)
+                      _ s: State, eventCode: Int16 = 0) -> [UInt8] {
+        encodeReport(.variableListName(name), members: ds.members, d, tsName, cause, now: now, s, eventCode: eventCode)
     }
 
     /// A report of `members` (transfer-set variables filled at report time, points from storage).
     func encodeReport(_ spec: VariableAccessSpecification, members: [ObjectName], _ d: String, _ tsName: String, _ cause: DSConditions,
-                      now: Double, _ s: State) -> [UInt8] {
+                      now: Double, _ s: State, eventCode: Int16 = 0) -> [UInt8] {
         var w = BERWriter(capacity: 256 + 24 * members.count)
         let stateQ = configuration.vcc.stateQShape
         InformationReport.prependPDU(spec, to: &w) { w in
@@ -105,7 +102,7 @@ extension VirtualControlCentre {
                 let m = members[i]
                 i -= 1
                 if m.domain != nil, TASE2Names.transferSetSpecials.contains(m.itemName) {
-                    prependSpecial(m.itemName, d, tsName, cause, now, to: &w)
+                    prependSpecial(m.itemName, d, tsName, cause, now, eventCode: eventCode, to: &w)
                     continue
                 }
                 let index: Int? = switch m {
@@ -171,6 +168,11 @@ extension VirtualControlCentre {
                     if v.conditions.contains(.objectChange) && slot.changeDeadline <= now {
                         if v.rbe { byException(.objectChange) } else { full(.objectChange) }
                     }
+                    for p in slot.pending {
+                        send(encodeReport(name, ds, d, slot.name, p.cause, now: now, s, eventCode: p.eventCode))
+                        slot.clearChanges()
+                    }
+                    slot.pending.removeAll()
                     s.transferSets[d]![t] = slot
                 }
             }
@@ -203,12 +205,42 @@ extension VirtualControlCentre {
         return w.toArray()
     }
 
-    func prependSpecial(_ special: String, _ d: String, _ tsName: String, _ cause: DSConditions, _ now: Double, to w: inout BERWriter) {
+    func prependSpecial(_ special: String, _ d: String, _ tsName: String, _ cause: DSConditions, _ now: Double, eventCode: Int16 = 0,
+                        to w: inout BERWriter) {
         switch special {
         case TASE2Names.transferSetName: TASE2Names.objectNameData(.domainSpecific(domain: d, item: tsName)).prepend(to: &w)
         case TASE2Names.transferSetTimeStamp: w.prependInteger(Int64(now), tag: .context(5))
         case TASE2Names.dsConditionsDetected: w.prependBitString(cause.bitString, tag: .context(4))
-        default: w.prependInteger(0, tag: .context(5))
+        default: w.prependInteger(Int64(eventCode), tag: .context(5))
+        }
+    }
+
+    /// An operator asks for the data: every enabled transfer set that requested OperatorRequest
+    /// sends a full report (DSConditions_Detected = OperatorRequest). Returns how many will report.
+    @discardableResult
+    public func requestReport() -> Int {
+        queue(.operatorRequest, eventCode: 0) { _ in true }
+    }
+
+    /// An external event (the Block 7 tie-in): transfer sets that requested OtherExternalEvent,
+    /// with EventCodeRequested equal to `code` (or 0 for any), send a full report carrying
+    /// Event_Code_Detected = `code`. Returns how many will report.
+    @discardableResult
+    public func signalExternalEvent(code: Int16) -> Int {
+        queue(.otherExternalEvent, eventCode: code) { $0.eventCodeRequested == 0 || $0.eventCodeRequested == code }
+    }
+
+    func queue(_ cause: DSConditions, eventCode: Int16, where matches: (DSTransferSet) -> Bool) -> Int {
+        state.withLock { s in
+            var n = 0
+            for (d, slots) in s.transferSets {
+                for t in slots.indices {
+                    guard case .enabled = slots[t].state, slots[t].value.conditions.contains(cause), matches(slots[t].value) else { continue }
+                    s.transferSets[d]![t].pending.append((cause, eventCode))
+                    n += 1
+                }
+            }
+            return n
         }
     }
 
@@ -276,7 +308,9 @@ extension VirtualControlCentre {
     /// When the next report falls due (infinity when no transfer set is enabled).
     public func nextDueTime() -> Double {
         state.withLock { s in
-            s.transferSets.values.flatMap { $0 }.reduce(Double.infinity) { min($0, $1.nextInterval, $1.nextIntegrity, $1.changeDeadline) }
+            s.transferSets.values.flatMap { $0 }.reduce(Double.infinity) {
+                min($0, $1.nextInterval, $1.nextIntegrity, $1.changeDeadline, $1.pending.isEmpty ? .infinity : 0)
+            }
         }
     }
 

@@ -68,6 +68,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         var outstanding: [(timeStamp: Int32, sentAt: Double)] = []
         /// AllChangesReported: every change with its value at change time, in order.
         var changeLog: [(member: Int, value: PointValue)] = []
+        /// Operator requests and external events waiting for their report (cause, event code).
+        var pending: [(cause: DSConditions, eventCode: Int16)] = []
 
         mutating func clearChanges() {
             for m in changed { changedFlags[m] = false }
