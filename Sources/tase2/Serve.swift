@@ -13,6 +13,7 @@ enum Serve {
                 server.handle(p.name, in: p.scope).map { (handle: $0, type: p.type) }
             }
             services.append(Simulator(points: points, read: { server.value(of: $0) }, write: { server.update($0) }, logger: logger))
+            services.append(DemoMessages(server: server, every: .seconds(2), logger: logger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
                                  logger: logger)

@@ -147,7 +147,7 @@ struct TASE2DemoTests {
         let check = result(1) as? [Any]
         #expect(shape(check?[0] as Any) == "visible-string" && (check?[0] as? [String: Any])?["visible-string"] as? String == "BLT_ICC1", "\(client)")
         #expect(shape(check?[1] as Any) == "structure(integer,integer)", "\(client)")
-        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "110000000000", "\(client)")
+        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "110100000000", "\(client)")
         #expect(result(2) as? [String] == ["ICC1"], "\(client)")
         let vccNames = result(3) as? [String] ?? []
         #expect(vccNames.contains("Line1_MW") && vccNames.contains("TASE2_Version") && vccNames.contains("Supported_Features"), "\(client)")
@@ -309,6 +309,36 @@ struct TASE2DemoTests {
         #expect((r[2]?["result"] as? [Any])?.count ?? 0 >= 2)
         #expect(r[3]?["ok"] as? Bool == true, "\(String(describing: r[3]))")
         #expect(log.contains("critical report acknowledged"), "\(log.suffix(2000))")
+    }
+
+    @Test("hat-drivers enables IM_Transfer_Set and receives the demo's information messages")
+    func hatInformationMessages() async throws {
+        try Interop.requirePeers()
+        let server = try await DemoServer()
+        let plan: [[String: Any]] = [
+            ["op": "write", "domain": "@aa", "name": "IM_Transfer_Set", "value": ["boolean": true], "component": NSNull()],
+            ["op": "read", "domain": "@aa", "name": "IM_Transfer_Set"],
+            ["op": "wait_reports", "seconds": 5, "min": 1],
+            ["op": "conclude"],
+        ]
+        let (r, status, output) = try await runProbe("probe_hat.py", port: server.port, plan: plan)
+        _ = await server.stop()
+        #expect(status == 0, "\(output.suffix(2000))")
+        #expect(r[0]?["result"] as? String == "success", "\(String(describing: r[0]))")
+        #expect((r[1]?["result"] as? [String: Any])?["boolean"] as? Bool == true)
+        let reports = r[2]?["result"] as? [[String: Any]] ?? []
+        #expect(!reports.isEmpty)
+        for rep in reports {
+            let items = rep["items"] as? [[String: Any]] ?? []
+            #expect(items.first?["name"] as? String == "Info_Mess_Header")
+            #expect((items.last?["name"] as? String)?.hasPrefix("Info_Buff_") == true)
+            let values = rep["values"] as? [Any] ?? []
+            let header = ((values.first as? [String: Any])?["structure"] as? [[String: Any]]) ?? []
+            #expect(header.count == 4)
+            let size = header.last?["integer"] as? Int ?? -1
+            let text = ((values.last as? [String: Any])?["octet-string"] as? String) ?? ""
+            #expect(size > 0 && text.count / 2 >= size)
+        }
     }
 
     @Test("an unknown AP-title is refused, by either client")

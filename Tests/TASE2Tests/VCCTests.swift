@@ -90,7 +90,7 @@ struct PointTypeTests {
                 == "a2178705083fc00000a20a85046553f100850200fa84020000")
         #expect(hex(PointType.realExtended.data(PointValue(real: 1.5, timeStamp: 1_700_000_000, cov: 7)).encoded())
                 == "a2148705083fc0000085046553f10084020000860107")
-        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0xC0, 0x00], count: 12))
+        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0xD0, 0x00], count: 12))
         #expect(hex(ConformanceBlocks([1, 2, 4, 5]).bitString.bytes) == "d800")
     }
 }
@@ -107,7 +107,10 @@ struct VCCServerTests {
                               .success(.bitString(VirtualControlCentre.blocks.bitString))])
             #expect(try await a.getNameList(.domain, scope: .vmdSpecific) == ["ICC1"])
             // VCC objects not granted to BLT_A are neither listed nor readable.
-            #expect(try await a.getNameList(.namedVariable, scope: .vmdSpecific) == ["Line1_MW", "Setpoint_Real", "Supported_Features", "TASE2_Version"])
+            #expect(try await a.getNameList(.namedVariable, scope: .vmdSpecific) == [
+                "Info_Buff_1024", "Info_Buff_256", "Info_Buff_4096", "Info_Buff_64", "Info_Mess_Header", "Line1_MW", "Setpoint_Real",
+                "Supported_Features", "TASE2_Version",
+            ])
             await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(.vmdSpecific("Hidden_MW")) }
             let iccNames = try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC1"))
             #expect(iccNames.contains("Next_DSTransfer_Set") && iccNames.contains("DSTrans1") && iccNames.contains("Breaker_1"))
@@ -540,5 +543,37 @@ struct RequestedReportTests {
         guard case .unconfirmed(.informationReport(let e))? = try due.first.map({ try MMSPDU.decode($0.pdu) }) else { Issue.record("no report"); return }
         #expect(e.results[2] == .success(.bitString(DSConditions.otherExternalEvent.bitString)))
         #expect(vcc.dueReports(at: t0 + 3).isEmpty)
+    }
+}
+
+@Suite("Information messages (Block 4)")
+struct InformationMessageTests {
+    @Test func messagesGoToAssociationsThatEnabledThem() async throws {
+        try await withTASE2Server { server, port in
+            let a = try await connect(port)
+            let b = try await connect(port)
+            #expect(try await a.getNameList(.namedVariable, scope: .aaSpecific) == ["IM_Transfer_Set"])
+            #expect(try await a.read(.aaSpecific("IM_Transfer_Set")) == .boolean(false))
+            try await a.write(.aaSpecific("IM_Transfer_Set"), .boolean(true))
+            #expect(try await a.read(.aaSpecific("IM_Transfer_Set")) == .boolean(true))
+            await #expect(throws: DataAccessError.typeInconsistent) { try await a.write(.aaSpecific("IM_Transfer_Set"), .integer(1)) }
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(.vmdSpecific("Info_Mess_Header")) }
+            // Only `a` enabled messages; ICC2 messages are not for BLT_A.
+            #expect(try await server.sendInformationMessage("hello", infoReference: 1, messageID: 7) == 1)
+            #expect(try await server.sendInformationMessage("not yours", infoReference: 1, messageID: 8, scope: .icc("ICC2")) == 0)
+            await #expect(throws: InformationMessageError.self) {
+                try await server.sendInformationMessage(String(repeating: "x", count: 5000), infoReference: 1, messageID: 9)
+            }
+            var it = a.informationReports.makeAsyncIterator()
+            let r = await it.next()
+            #expect(r?.variableAccessSpecification == .listOfVariable([VariableAccess(.vmdSpecific("Info_Mess_Header")), VariableAccess(.vmdSpecific("Info_Buff_64"))]))
+            #expect(r?.results.first == .success(.structure([.integer(1), .integer(0), .integer(7), .integer(5)])))
+            #expect(r?.results.last == .success(.octetString(Array("hello".utf8) + [UInt8](repeating: 0, count: 59))))
+            // Disabled again: nothing more is sent.
+            try await a.write(.aaSpecific("IM_Transfer_Set"), .boolean(false))
+            #expect(try await server.sendInformationMessage("bye", infoReference: 1, messageID: 10) == 0)
+            try await a.conclude()
+            try await b.conclude()
+        }
     }
 }

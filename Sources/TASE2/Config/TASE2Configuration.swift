@@ -35,6 +35,8 @@ public struct VCCSettings: Hashable, Sendable {
     public var openMode: Bool
     /// Largest MMS PDU offered in Initiate.
     public var maxPDUSize: Int32
+    /// Sizes of the information buffers (`Info_Buff_<n>`) messages are sent in (Block 4).
+    public var infoBufferSizes: [Int] = [64, 256, 1024, 4096]
 
     public init(name: String = "VCC", edition: Edition = .v2000, stateQShape: StateQShape = .bitString, host: String = "0.0.0.0",
                 port: Int = 102, apTitle: OID = [1, 1, 1, 999, 1], aeQualifier: Int64 = 12, vendor: String = "FreeTase2",

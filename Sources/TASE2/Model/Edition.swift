@@ -40,6 +40,14 @@ public enum TASE2Names {
     public static let eventCodeDetected = "Event_Code_Detected"
     public static let transferReportACK = "Transfer_Report_ACK"
     public static let transferReportNACK = "Transfer_Report_NACK"
+    public static let imTransferSet = "IM_Transfer_Set"
+    public static let infoMessHeader = "Info_Mess_Header"
+    public static func infoBuffer(_ size: Int) -> String { "Info_Buff_\(size)" }
+
+    /// InfoMessHeader: { InfoReference, LocalReference, MessageId, Size }, all Integer32.
+    public static let infoMessHeaderType = TypeSpecification.structure(components: [
+        .init("InfoReference", .integer(32)), .init("LocalReference", .integer(32)), .init("MessageId", .integer(32)), .init("Size", .integer(32)),
+    ])
 
     /// Report-only variables: members of data sets, never read directly.
     public static let transferSetSpecials: Set<String> = [transferSetName, transferSetTimeStamp, dsConditionsDetected, eventCodeDetected]

@@ -35,6 +35,26 @@ public final class TASE2Server: Service, Sendable {
     @discardableResult public func requestReport() -> Int { vcc.requestReport() }
     /// Reports for transfer sets that requested OtherExternalEvent with this event code.
     @discardableResult public func signalExternalEvent(code: Int16) -> Int { vcc.signalExternalEvent(code: code) }
+    /// Sends an information message (Block 4) to every association entitled to it that enabled
+    /// `IM_Transfer_Set`; returns how many received it. A message larger than every information
+    /// buffer is refused with an error, and a failed send is logged and not counted.
+    @discardableResult
+    public func sendInformationMessage(_ text: String, infoReference: Int32, localReference: Int32 = 0, messageID: Int32,
+                                       scope: ObjectScope = .vcc) async throws -> Int {
+        var sent = 0
+        for (association, pdu) in try vcc.informationMessage(Array(text.utf8), infoReference: infoReference, localReference: localReference,
+                                                              messageID: messageID, scope: scope) {
+            guard let a = mms.associations.first(where: { $0.context.id == association }) else { continue }
+            do {
+                try await a.send(encodedUnconfirmedPDU: pdu)
+                sent += 1
+            } catch {
+                logger.error("information message not delivered: \(error)", metadata: ["peer": "\(a.remoteAddress)", "messageID": "\(messageID)"])
+            }
+        }
+        return sent
+    }
+
     /// Acknowledgements, time-outs and NACKs of critical transfers.
     public var events: AsyncStream<TASE2Event> { vcc.events }
 

@@ -102,6 +102,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         /// Points some enabled transfer set watches for changes, and by whom.
         var watched: [Bool] = []
         var watchers: [Int: [Watch]] = [:]
+        /// Associations that enabled information messages (Block 4).
+        var imEnabled: Set<UInt64> = []
     }
 
     public let configuration: TASE2Configuration
@@ -122,7 +124,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     let iccNames: [String]
 
     /// Blocks this VCC implements (Supported_Features).
-    public static let blocks = ConformanceBlocks([1, 2])
+    public static let blocks = ConformanceBlocks([1, 2, 4])
 
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.vcc"),
                 clock: @escaping @Sendable () -> Double = { currentTime() }, criticalReportTimeout: Double = 30) throws(ConfigurationError) {
@@ -222,6 +224,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     public func associationEnded(_ association: AssociationContext) async {
         state.withLock { s in
             s.bindings[association.id] = nil
+            s.imEnabled.remove(association.id)
             for (icc, slots) in s.transferSets {
                 for i in slots.indices where slots[i].state.owner == association.id {
                     if case .enabled = slots[i].state { logger.info("transfer set stopped with its association", metadata: ["transferSet": "\(icc)/\(slots[i].name)"]) }
@@ -255,14 +258,14 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
                 if let icc { return [icc] }
                 return table == nil && configuration.vcc.openMode ? iccNames : []
             case (.namedVariable, .vmdSpecific):
-                var names = [TASE2Names.version, TASE2Names.supportedFeatures]
+                var names = [TASE2Names.version, TASE2Names.supportedFeatures] + informationMessageNames
                 for (n, _) in s.vccIndex where table?.mayRead(vcc: n) ?? true { names.append(n) }
                 return VMDDispatcher.sorted(names)
             case (.namedVariable, .domainSpecific(let d)):
                 guard mayUse(domain: d, s, association) else {
                     throw iccNames.contains(d) ? ServiceError.accessObjectAccessDenied : ServiceError.accessObjectNonExistent
                 }
-                var names = [TASE2Names.bilateralTableID, TASE2Names.nextDSTransferSet] + Array(TASE2Names.transferSetSpecials)
+                var names = [TASE2Names.bilateralTableID, TASE2Names.nextDSTransferSet] + Array(TASE2Names.transferSetSpecials) + informationMessageNames
                 names += s.iccIndex[d].map { Array($0.keys) } ?? []
                 names += s.transferSets[d]?.map(\.name) ?? []
                 return VMDDispatcher.sorted(names)
@@ -274,7 +277,9 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             case (.namedVariableList, .domainSpecific(let d)):
                 guard mayUse(domain: d, s, association) else { throw ServiceError.accessObjectAccessDenied }
                 return VMDDispatcher.sorted(s.lists.keys.compactMap { $0.domain == d ? $0.itemName : nil })
-            case (.namedVariable, .aaSpecific), (.namedVariableList, .aaSpecific):
+            case (.namedVariable, .aaSpecific):
+                return [TASE2Names.imTransferSet]
+            case (.namedVariableList, .aaSpecific):
                 return []
             default:
                 throw ServiceError(.access, 1)
@@ -291,6 +296,20 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         case nextTransferSet(String)
         case transferSet(String, Int)
         case special
+        case imTransferSet
+        /// Info_Mess_Header or Info_Buff_<n>: report-only, like the transfer-set variables.
+        case informationMessage(bufferSize: Int?)
+    }
+
+    /// Info_Mess_Header, or the buffer size of an Info_Buff_<n> name.
+    func informationMessageName(_ n: String) -> Target? {
+        if n == TASE2Names.infoMessHeader { return .informationMessage(bufferSize: nil) }
+        guard n.hasPrefix("Info_Buff_"), let size = Int(n.dropFirst(10)), configuration.vcc.infoBufferSizes.contains(size) else { return nil }
+        return .informationMessage(bufferSize: size)
+    }
+
+    var informationMessageNames: [String] {
+        [TASE2Names.infoMessHeader] + configuration.vcc.infoBufferSizes.map(TASE2Names.infoBuffer)
     }
 
     func resolve(_ name: ObjectName, _ s: State, _ a: AssociationContext) -> Result<Target, DataAccessError> {
@@ -299,6 +318,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         case .vmdSpecific(let n):
             if n == TASE2Names.version { return .success(.version) }
             if n == TASE2Names.supportedFeatures { return .success(.features) }
+            if let im = informationMessageName(n) { return .success(im) }
             guard let i = s.vccIndex[n] else { return .failure(.objectNonExistent) }
             guard table?.mayRead(vcc: n) ?? true else { return .failure(.objectAccessDenied) }
             return .success(.point(i))
@@ -309,9 +329,10 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             if TASE2Names.transferSetSpecials.contains(n) { return .success(.special) }
             if let i = s.iccIndex[d]?[n] { return .success(.point(i)) }
             if let t = s.transferSets[d]?.firstIndex(where: { $0.name == n }) { return .success(.transferSet(d, t)) }
+            if let im = informationMessageName(n) { return .success(im) }
             return .failure(.objectNonExistent)
-        case .aaSpecific:
-            return .failure(.objectNonExistent)
+        case .aaSpecific(let n):
+            return n == TASE2Names.imTransferSet ? .success(.imTransferSet) : .failure(.objectNonExistent)
         }
     }
 
@@ -329,7 +350,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             case .version: value = configuration.vcc.edition.versionData
             case .features: value = .bitString(Self.blocks.bitString)
             case .bilateralTableID(let id): value = .visibleString(id)
-            case .special: return .failure(.objectAccessDenied)
+            case .special, .informationMessage: return .failure(.objectAccessDenied)
+            case .imTransferSet: value = .boolean(s.imEnabled.contains(a.id))
             case .nextTransferSet(let d):
                 guard let slot = reserveTransferSet(d, &s, a) else { return .failure(.temporarilyUnavailable) }
                 value = TASE2Names.objectNameData(.domainSpecific(domain: d, item: slot))
@@ -411,6 +433,11 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             return .success
         case .success(.transferSet(let d, let t)):
             return writeTransferSet(d, t, access.alternateAccess, data, &s, a)
+        case .success(.imTransferSet):
+            guard case .boolean(let on) = data, access.alternateAccess == nil else { return .failure(.typeInconsistent) }
+            if on { s.imEnabled.insert(a.id) } else { s.imEnabled.remove(a.id) }
+            logger.info("information messages \(on ? "enabled" : "disabled")", metadata: ["bilateralTable": "\(scope(s, a).table?.id ?? "open mode")"])
+            return .success
         case .success:
             return .failure(.objectAccessDenied)
         }
@@ -441,6 +468,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             case .success(.bilateralTableID): return .visibleString(-32)
             case .success(.nextTransferSet): return TASE2Names.objectNameType
             case .success(.transferSet): return DSTransferSet.typeSpecification(configuration.vcc.edition)
+            case .success(.imTransferSet): return .boolean
+            case .success(.informationMessage(let size)): return size.map { .octetString(Int32($0)) } ?? TASE2Names.infoMessHeaderType
             case .success(.special):
                 switch name.itemName {
                 case TASE2Names.transferSetName: return TASE2Names.objectNameType
