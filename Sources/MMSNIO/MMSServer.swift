@@ -42,7 +42,8 @@ public final class MMSServer: Service, Sendable {
     let live = Mutex<[UInt64: MMSAssociation]>([:])
     let connections = Atomic<Int>(0)
     let nextID = Atomic<UInt64>(1)
-    let bound: EventLoopPromise<SocketAddress>
+    /// Where the listener is bound, once it is (or why it could not be).
+    let bound = Mutex<Result<SocketAddress, any Error>?>(nil)
     let serverChannel = Mutex<(any Channel)?>(nil)
 
     public init(configuration: Configuration, device: some VirtualManufacturingDevice,
@@ -52,14 +53,18 @@ public final class MMSServer: Service, Sendable {
         self.device = device
         self.group = group
         self.logger = logger
-        self.bound = group.any().makePromise(of: SocketAddress.self)
     }
 
     /// The associations now established.
     public var associations: [MMSAssociation] { live.withLock { Array($0.values) } }
 
     /// The address the server listens on, once bound (useful with port 0).
-    public func localAddress() async throws -> SocketAddress { try await bound.futureResult.get() }
+    public func localAddress() async throws -> SocketAddress {
+        while true {
+            if let r = bound.withLock({ $0 }) { return try r.get() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
 
     public func run() async throws {
         let channel: any Channel
@@ -73,11 +78,11 @@ public final class MMSServer: Service, Sendable {
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            bound.fail(error)
+            bound.withLock { $0 = .failure(error) }
             throw error
         }
         serverChannel.withLock { $0 = channel }
-        if let address = channel.localAddress { bound.succeed(address) }
+        if let address = channel.localAddress { bound.withLock { $0 = .success(address) } }
         logger.info("MMS server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {

@@ -147,7 +147,7 @@ struct TASE2DemoTests {
         let check = result(1) as? [Any]
         #expect(shape(check?[0] as Any) == "visible-string" && (check?[0] as? [String: Any])?["visible-string"] as? String == "BLT_ICC1", "\(client)")
         #expect(shape(check?[1] as Any) == "structure(integer,integer)", "\(client)")
-        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "110100000000", "\(client)")
+        #expect((check?[2] as? [String: Any])?["bit-string"] as? String == "110110000000", "\(client)")  // blocks 1, 2, 4, 5: D8 00 (spec §3.7)
         #expect(result(2) as? [String] == ["ICC1"], "\(client)")
         let vccNames = result(3) as? [String] ?? []
         #expect(vccNames.contains("Line1_MW") && vccNames.contains("TASE2_Version") && vccNames.contains("Supported_Features"), "\(client)")
@@ -339,6 +339,36 @@ struct TASE2DemoTests {
             let text = ((values.last as? [String: Any])?["octet-string"] as? String) ?? ""
             #expect(size > 0 && text.count / 2 >= size)
         }
+    }
+
+    @Test("hat-drivers selects (Read of _SBO), operates and reads the tag of the demo's devices")
+    func hatDeviceControl() async throws {
+        try Interop.requirePeers()
+        let server = try await DemoServer()
+        let plan: [[String: Any]] = [
+            ["op": "names", "class": "variable", "domain": "ICC1"],
+            ["op": "write", "domain": "ICC1", "name": "Breaker_1_Ctl", "value": ["integer": 1], "component": NSNull()],
+            ["op": "read", "domain": "ICC1", "name": "Breaker_1_Ctl_SBO"],
+            ["op": "read", "domain": "ICC1", "name": "Breaker_1_Ctl_TAG"],
+            ["op": "write", "domain": "ICC1", "name": "Breaker_1_Ctl", "value": ["integer": 1], "component": NSNull()],
+            ["op": "write", "domain": "ICC1", "name": "Gen1_MW_SP", "value": ["float": 150.5], "component": NSNull()],
+            ["op": "type", "domain": "ICC1", "name": "Breaker_1_Ctl"],
+            ["op": "conclude"],
+        ]
+        let (r, status, output) = try await runProbe("probe_hat.py", port: server.port, plan: plan)
+        let log = await server.stop()
+        #expect(status == 0, "\(output.suffix(2000))")
+        let names = r[0]?["result"] as? [String] ?? []
+        #expect(names.contains("Breaker_1_Ctl_SBO") && names.contains("Breaker_1_Ctl_TAG") && names.contains("Gen1_MW_SP"))
+        // Operate before select: temporarily-unavailable (2); the select answers a CheckBackName.
+        #expect((r[1]?["result"] as? [String: Any])?["error"] as? Int == 2, "\(String(describing: r[1]))")
+        #expect(((r[2]?["result"] as? [String: Any])?["integer"] as? Int ?? 0) > 0, "\(String(describing: r[2]))")
+        // The tag shows the armed bit.
+        let tag = (r[3]?["result"] as? [String: Any])?["structure"] as? [[String: Any]]
+        #expect(tag?.first?["bit-string"] as? String == "001", "\(String(describing: r[3]))")
+        #expect(r[4]?["result"] as? String == "success")
+        #expect(r[5]?["result"] as? String == "success")
+        #expect(log.contains("device operated"))
     }
 
     @Test("an unknown AP-title is refused, by either client")

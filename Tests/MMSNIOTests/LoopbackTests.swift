@@ -163,3 +163,10 @@ struct DualRoleTests {
         }
     }
 }
+
+@Suite("Server lifetime")
+struct ServerLifetimeTests {
+    @Test func aServerThatNeverRanGoesAwayQuietly() {
+        for _ in 0..<3 { _ = MMSServer(configuration: MMSServer.Configuration(host: "127.0.0.1", port: 0), device: InMemoryVMD()) }
+    }
+}

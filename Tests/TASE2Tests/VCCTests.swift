@@ -26,6 +26,11 @@ func testConfiguration(port: Int = 0) -> TASE2Configuration {
         PointConfig(name: "Tap_Pos", type: .discreteExtended, scope: .icc("ICC1"), initial: PointValue(discrete: 7, timeStamp: 1_700_000_000, cov: 3), writable: true),
         PointConfig(name: "Line9_MW", type: .realQ, scope: .icc("ICC2"), initial: .real(9)),
     ]
+    c.devices = [
+        DeviceConfig(name: "Breaker_1_Ctl", kind: .command, scope: .icc("ICC1"), sbo: true, taggable: true),
+        DeviceConfig(name: "Gen_SP", kind: .setpointReal, scope: .icc("ICC1")),
+        DeviceConfig(name: "VCC_Cmd", kind: .command, scope: .vcc),
+    ]
     c.dataSets = [
         DataSetConfig(name: "DS_Server", scope: .icc("ICC1"), members: [
             .domainSpecific(domain: "ICC1", item: "Transfer_Set_Name"), .domainSpecific(domain: "ICC1", item: "Transfer_Set_Time_Stamp"),
@@ -90,7 +95,7 @@ struct PointTypeTests {
                 == "a2178705083fc00000a20a85046553f100850200fa84020000")
         #expect(hex(PointType.realExtended.data(PointValue(real: 1.5, timeStamp: 1_700_000_000, cov: 7)).encoded())
                 == "a2148705083fc0000085046553f10084020000860107")
-        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0xD0, 0x00], count: 12))
+        #expect(VirtualControlCentre.blocks.bitString == BitString(bytes: [0xD8, 0x00], count: 12))
         #expect(hex(ConformanceBlocks([1, 2, 4, 5]).bitString.bytes) == "d800")
     }
 }
@@ -110,7 +115,7 @@ struct VCCServerTests {
             #expect(try await a.getNameList(.namedVariable, scope: .vmdSpecific) == [
                 "Info_Buff_1024", "Info_Buff_256", "Info_Buff_4096", "Info_Buff_64", "Info_Mess_Header", "Line1_MW", "Setpoint_Real",
                 "Supported_Features", "TASE2_Version",
-            ])
+            ])  // VCC_Cmd is not granted to BLT_A
             await #expect(throws: DataAccessError.objectAccessDenied) { try await a.read(.vmdSpecific("Hidden_MW")) }
             let iccNames = try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC1"))
             #expect(iccNames.contains("Next_DSTransfer_Set") && iccNames.contains("DSTrans1") && iccNames.contains("Breaker_1"))
@@ -575,5 +580,71 @@ struct InformationMessageTests {
             try await a.conclude()
             try await b.conclude()
         }
+    }
+}
+
+@Suite("Device control (Block 5)")
+struct DeviceControlTests {
+    @Test func selectOperateAndTags() async throws {
+        try await withTASE2Server { server, port in
+            let a = try await connect(port)
+            let b = try await connect(port)
+            let names = try await a.getNameList(.namedVariable, scope: .domainSpecific("ICC1"))
+            #expect(names.contains("Breaker_1_Ctl") && names.contains("Breaker_1_Ctl_SBO") && names.contains("Breaker_1_Ctl_TAG") && names.contains("Gen_SP"))
+            #expect(!names.contains("Gen_SP_SBO"))
+            #expect(try await a.variableAccessAttributes(icc1("Breaker_1_Ctl_TAG")).typeSpecification
+                    == .structure(components: [.init("Flags", .bitString(3)), .init("Reason", .visibleString(-255))]))
+            var ops = server.deviceOperations.makeAsyncIterator()
+            // Direct operate of a setpoint; wrong type refused; a VCC device not granted is denied.
+            try await a.write(icc1("Gen_SP"), .float(105.5))
+            #expect(await ops.next()?.real == 105.5)
+            await #expect(throws: DataAccessError.typeInconsistent) { try await a.write(icc1("Gen_SP"), .visibleString("x")) }
+            await #expect(throws: DataAccessError.objectAccessDenied) { try await a.write(.vmdSpecific("VCC_Cmd"), .integer(1)) }
+            // SBO: operate without select is refused; select arms for this association only.
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await a.write(icc1("Breaker_1_Ctl"), .integer(1)) }
+            await #expect(throws: DataAccessError.objectAttributeInconsistent) { try await a.read(icc1("Gen_SP_SBO")) }
+            guard case .integer(let checkBack) = try await a.read(icc1("Breaker_1_Ctl_SBO")) else { Issue.record("no CheckBackName"); return }
+            #expect(checkBack > 0)
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await b.read(icc1("Breaker_1_Ctl_SBO")) }
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await b.write(icc1("Breaker_1_Ctl"), .integer(1)) }
+            // The armed bit shows in the tag; commands other than 0/1 are invalid.
+            guard case .structure(let tag) = try await a.read(icc1("Breaker_1_Ctl_TAG")), case .bitString(let f) = tag[0] else { Issue.record("no tag"); return }
+            #expect(f[bit: 2])
+            await #expect(throws: DataAccessError.objectValueInvalid) { try await a.write(icc1("Breaker_1_Ctl"), .integer(2)) }
+            try await a.write(icc1("Breaker_1_Ctl"), .integer(1))
+            #expect(await ops.next()?.discrete == 1)
+            // Operating disarms: a second operate needs a new select.
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await a.write(icc1("Breaker_1_Ctl"), .integer(0)) }
+            // Tags: close-only inhibit blocks CLOSE but not OPEN; invalid flags refused.
+            let closeOnly = MMSData.structure([.bitString(BitString(msbFirst: 0x80 << 56, count: 3)), .visibleString("maint")])
+            try await a.write(icc1("Breaker_1_Ctl_TAG"), closeOnly)
+            #expect(try await a.read(icc1("Breaker_1_Ctl_TAG")) == closeOnly)
+            await #expect(throws: DataAccessError.objectValueInvalid) {
+                try await a.write(icc1("Breaker_1_Ctl_TAG"), .structure([.bitString(BitString(msbFirst: 0xC0 << 56, count: 3)), .visibleString("")]))
+            }
+            _ = try await a.read(icc1("Breaker_1_Ctl_SBO"))
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await a.write(icc1("Breaker_1_Ctl"), .integer(1)) }
+            try await a.write(icc1("Breaker_1_Ctl"), .integer(0))
+            #expect(await ops.next()?.discrete == 0)
+            // Open-and-close inhibit: no select at all.
+            try await a.write(icc1("Breaker_1_Ctl_TAG"), .structure([.bitString(BitString(msbFirst: 0x40 << 56, count: 3)), .visibleString("work")]))
+            await #expect(throws: DataAccessError.temporarilyUnavailable) { try await a.read(icc1("Breaker_1_Ctl_SBO")) }
+            // Devices cannot be data-set members.
+            await #expect(throws: MMSAssociationError.self) { try await a.defineList(icc1("DS_Dev"), members: [VariableAccess(icc1("Breaker_1_Ctl"))]) }
+            try await a.conclude()
+            try await b.conclude()
+        }
+    }
+
+    @Test func selectTimesOut() async throws {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() }, selectTimeout: 10)
+        let (ctx, _) = try await CriticalTransferTests().enable(vcc, clock) { d in
+            d.interval = 1
+            d.conditions = [.intervalTimeOut]
+        }
+        guard case .success(.integer) = await vcc.read([VariableAccess(icc1("Breaker_1_Ctl_SBO"))], for: ctx).first else { Issue.record("no select"); return }
+        clock.advance(11)
+        #expect(await vcc.write([VariableAccess(icc1("Breaker_1_Ctl"))], values: [.integer(1)], for: ctx) == [.failure(.temporarilyUnavailable)])
     }
 }

@@ -227,7 +227,7 @@ private struct YAMLConfigReader {
         } catch {
             throw ConfigurationError(file: file, field: "document", "\(error)")
         }
-        let top = try mapping(root, "", allowed: ["vcc", "bilateral_tables", "points", "points_csv", "data_sets"])
+        let top = try mapping(root, "", allowed: ["vcc", "bilateral_tables", "points", "points_csv", "data_sets", "devices"])
         var config = TASE2Configuration()
         if let v = top["vcc"] { config.vcc = try vcc(v) }
         if let b = top["bilateral_tables"] {
@@ -257,6 +257,12 @@ private struct YAMLConfigReader {
             for (i, n) in try sequence(d, "data_sets").enumerated() {
                 note("data_sets[\(i)]", n)
                 config.dataSets.append(try dataSet(n, "data_sets[\(i)]"))
+            }
+        }
+        if let d = top["devices"] {
+            for (i, n) in try sequence(d, "devices").enumerated() {
+                note("devices[\(i)]", n)
+                config.devices.append(try device(n, "devices[\(i)]"))
             }
         }
         return config
@@ -356,6 +362,21 @@ private struct YAMLConfigReader {
             members.append(name)
         }
         return DataSetConfig(name: try nonEmpty(nameNode, "\(path).name"), scope: scope, members: members)
+    }
+
+    mutating func device(_ node: Node, _ path: String) throws(ConfigurationError) -> DeviceConfig {
+        let m = try mapping(node, path, allowed: ["name", "kind", "scope", "sbo", "taggable"])
+        guard let nameNode = m["name"] else { throw fail("\(path).name", node, "missing") }
+        guard let kindNode = m["kind"] else { throw fail("\(path).kind", node, "missing (command, setpoint_real or setpoint_discrete)") }
+        let k = try string(kindNode, "\(path).kind")
+        guard let kind = DeviceConfig.Kind(rawValue: k) else {
+            throw fail("\(path).kind", kindNode, "'\(k)' is not a device kind; use command, setpoint_real or setpoint_discrete")
+        }
+        var d = DeviceConfig(name: try nonEmpty(nameNode, "\(path).name"), kind: kind, scope: .vcc)
+        if let n = m["scope"] { d.scope = parseScope(try string(n, "\(path).scope")) }
+        if let n = m["sbo"] { d.sbo = try bool(n, "\(path).sbo") }
+        if let n = m["taggable"] { d.taggable = try bool(n, "\(path).taggable") }
+        return d
     }
 
     // MARK: CSV

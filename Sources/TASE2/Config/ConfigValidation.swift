@@ -82,6 +82,23 @@ extension TASE2Configuration {
         }
         func point(_ name: String, in scope: ObjectScope) -> PointConfig? { pointIndex[scope]?[name].map { points[$0] } }
 
+        // Devices: their names, and `<name>_SBO` / `<name>_TAG`, must stay identifiers and not clash with points.
+        var deviceIndex: [ObjectScope: [String: Int]] = [:]
+        for (i, d) in devices.enumerated() {
+            let path = "devices[\(i)]"
+            try checkName(d.name, "\(path).name")
+            guard d.name.utf8.count <= 28 else { throw fail("\(path).name", "'\(d.name)' is too long: \(d.name)_SBO must fit 32 characters") }
+            guard !reserved.contains(d.name) else { throw fail("\(path).name", "'\(d.name)' is a TASE.2 system variable name") }
+            try checkScope(d.scope, "\(path).scope")
+            for n in [d.name, d.name + "_SBO", d.name + "_TAG"] where point(n, in: d.scope) != nil {
+                throw fail("\(path).name", "'\(n)' is also a point in scope \(d.scope)")
+            }
+            if let first = deviceIndex[d.scope]?[d.name] {
+                throw fail("\(path).name", "duplicate device '\(d.name)' in scope \(d.scope) (also devices[\(first)])")
+            }
+            deviceIndex[d.scope, default: [:]][d.name] = i
+        }
+
         // Data sets
         var dataSetIndex: [ObjectScope: [String: Int]] = [:]
         for (i, ds) in dataSets.enumerated() {
@@ -122,6 +139,8 @@ extension TASE2Configuration {
             }
             for (j, name) in t.vccWrite.enumerated() {
                 let field = "\(path).vcc_write[\(j)]"
+                // Writing a VCC device means operating (and selecting, tagging) it.
+                if deviceIndex[.vcc]?[name] != nil { continue }
                 guard let p = point(name, in: .vcc) else {
                     throw fail(field, name == "*" ? "list the writable VCC points; \"*\" is only for vcc_read" : "no VCC point '\(name)'")
                 }

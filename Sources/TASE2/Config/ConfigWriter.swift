@@ -39,6 +39,12 @@ extension TASE2Configuration {
         for d in dataSets {
             out += "  - \(flowMapping([("name", yamlString(d.name)), ("scope", yamlString(d.scope.description)), ("members", flowList(d.members.map(memberText)))]))\n"
         }
+        if !devices.isEmpty {
+            out += "devices:\n"
+            for d in devices {
+                out += "  - \(flowMapping([("name", yamlString(d.name)), ("kind", d.kind.rawValue), ("scope", yamlString(d.scope.description)), ("sbo", d.sbo ? "true" : "false"), ("taggable", d.taggable ? "true" : "false")]))\n"
+            }
+        }
         return out
     }
 }

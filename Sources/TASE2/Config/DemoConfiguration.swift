@@ -64,6 +64,11 @@ public enum DemoConfiguration {
             .vmdSpecific("Breaker_2"),
         ]
         return TASE2Configuration(vcc: vcc, bilateralTables: tables, points: points,
-                                  dataSets: [DataSetConfig(name: "DS_Demo", scope: icc1, members: members)])
+                                  dataSets: [DataSetConfig(name: "DS_Demo", scope: icc1, members: members)],
+                                  devices: [
+                                      // A breaker control (select before operate, taggable) and a generator setpoint (direct).
+                                      DeviceConfig(name: "Breaker_1_Ctl", kind: .command, scope: icc1, sbo: true, taggable: true),
+                                      DeviceConfig(name: "Gen1_MW_SP", kind: .setpointReal, scope: icc1),
+                                  ])
     }
 }

@@ -9,13 +9,16 @@ public struct TASE2Configuration: Hashable, Sendable {
     public var bilateralTables: [BilateralTableConfig]
     public var points: [PointConfig]
     public var dataSets: [DataSetConfig]
+    /// Control points (conformance block 5).
+    public var devices: [DeviceConfig]
 
     public init(vcc: VCCSettings = VCCSettings(), bilateralTables: [BilateralTableConfig] = [], points: [PointConfig] = [],
-                dataSets: [DataSetConfig] = []) {
+                dataSets: [DataSetConfig] = [], devices: [DeviceConfig] = []) {
         self.vcc = vcc
         self.bilateralTables = bilateralTables
         self.points = points
         self.dataSets = dataSets
+        self.devices = devices
     }
 }
 
@@ -119,6 +122,33 @@ public struct PointConfig: Hashable, Sendable {
         self.scope = scope
         self.initial = initial
         self.writable = writable
+    }
+}
+
+/// A control point (device): operated by a Write of `<name>`, selected (SBO) by a Read of
+/// `<name>_SBO`, tagged through `<name>_TAG`.
+public struct DeviceConfig: Hashable, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Control_Command: Integer16, 0 = TRIP/OPEN/OFF/LOWER, 1 = CLOSE/ON/RAISE.
+        case command
+        /// Control_Setpoint_Real: float32.
+        case setpointReal = "setpoint_real"
+        /// Control_Setpoint_Discrete: Integer16.
+        case setpointDiscrete = "setpoint_discrete"
+    }
+    public var name: String
+    public var kind: Kind
+    public var scope: ObjectScope
+    /// Select-before-operate: a Read of `<name>_SBO` must arm it first.
+    public var sbo: Bool
+    public var taggable: Bool
+
+    public init(name: String, kind: Kind, scope: ObjectScope, sbo: Bool = false, taggable: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.scope = scope
+        self.sbo = sbo
+        self.taggable = taggable
     }
 }
 

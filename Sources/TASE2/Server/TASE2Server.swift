@@ -55,6 +55,8 @@ public final class TASE2Server: Service, Sendable {
         return sent
     }
 
+    /// Partners' operations of devices (commands and setpoints), as they happen.
+    public var deviceOperations: AsyncStream<DeviceOperation> { vcc.deviceOperations }
     /// Acknowledgements, time-outs and NACKs of critical transfers.
     public var events: AsyncStream<TASE2Event> { vcc.events }
 

@@ -104,6 +104,10 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         var watchers: [Int: [Watch]] = [:]
         /// Associations that enabled information messages (Block 4).
         var imEnabled: Set<UInt64> = []
+        /// Devices (Block 5) and where to find them.
+        var devices: [Device] = []
+        var deviceIndex: [ObjectScope: [String: Int]] = [:]
+        var nextCheckBack: Int16 = 0
     }
 
     public let configuration: TASE2Configuration
@@ -119,15 +123,21 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     let eventContinuation: AsyncStream<TASE2Event>.Continuation
     /// How long a critical report may wait for its acknowledgement.
     public let criticalReportTimeout: Double
+    /// How long a select (SBO) stays armed.
+    public let selectTimeout: Double
+    /// Partners' operations of devices, as they happen.
+    public let deviceOperations: AsyncStream<DeviceOperation>
+    let deviceContinuation: AsyncStream<DeviceOperation>.Continuation
     /// Most changes kept per transfer set for AllChangesReported before the oldest are dropped (and logged).
     public let changeLogLimit = 10_000
     let iccNames: [String]
 
     /// Blocks this VCC implements (Supported_Features).
-    public static let blocks = ConformanceBlocks([1, 2, 4])
+    public static let blocks = ConformanceBlocks([1, 2, 4, 5])
 
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.vcc"),
-                clock: @escaping @Sendable () -> Double = { currentTime() }, criticalReportTimeout: Double = 30) throws(ConfigurationError) {
+                clock: @escaping @Sendable () -> Double = { currentTime() }, criticalReportTimeout: Double = 30,
+                selectTimeout: Double = 30) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
         self.tables = configuration.bilateralTables.map(BilateralTable.init)
@@ -137,6 +147,8 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         (pointWrites, writes) = AsyncStream.makeStream(of: PointWrite.self, bufferingPolicy: .bufferingNewest(10_000))
         (events, eventContinuation) = AsyncStream.makeStream(of: TASE2Event.self, bufferingPolicy: .bufferingNewest(10_000))
         self.criticalReportTimeout = criticalReportTimeout
+        self.selectTimeout = selectTimeout
+        (deviceOperations, deviceContinuation) = AsyncStream.makeStream(of: DeviceOperation.self, bufferingPolicy: .bufferingNewest(10_000))
         var s = State()
         var iccs = configuration.bilateralTables.map(\.icc)
         for p in configuration.points {
@@ -157,6 +169,10 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         }
         iccNames = VMDDispatcher.sorted(iccs)
         s.watched = [Bool](repeating: false, count: s.points.count)
+        for d in configuration.devices {
+            s.deviceIndex[d.scope, default: [:]][d.name] = s.devices.count
+            s.devices.append(Device(config: d))
+        }
         state = Mutex(s)
     }
 
@@ -258,7 +274,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
                 if let icc { return [icc] }
                 return table == nil && configuration.vcc.openMode ? iccNames : []
             case (.namedVariable, .vmdSpecific):
-                var names = [TASE2Names.version, TASE2Names.supportedFeatures] + informationMessageNames
+                var names = [TASE2Names.version, TASE2Names.supportedFeatures] + informationMessageNames + deviceNames(.vcc, s, association)
                 for (n, _) in s.vccIndex where table?.mayRead(vcc: n) ?? true { names.append(n) }
                 return VMDDispatcher.sorted(names)
             case (.namedVariable, .domainSpecific(let d)):
@@ -268,6 +284,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
                 var names = [TASE2Names.bilateralTableID, TASE2Names.nextDSTransferSet] + Array(TASE2Names.transferSetSpecials) + informationMessageNames
                 names += s.iccIndex[d].map { Array($0.keys) } ?? []
                 names += s.transferSets[d]?.map(\.name) ?? []
+                names += deviceNames(.icc(d), s, association)
                 return VMDDispatcher.sorted(names)
             case (.namedVariableList, .vmdSpecific):
                 return VMDDispatcher.sorted(s.lists.keys.compactMap {
@@ -297,6 +314,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         case transferSet(String, Int)
         case special
         case imTransferSet
+        case device(Int), deviceSBO(Int), deviceTag(Int)
         /// Info_Mess_Header or Info_Buff_<n>: report-only, like the transfer-set variables.
         case informationMessage(bufferSize: Int?)
     }
@@ -319,6 +337,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             if n == TASE2Names.version { return .success(.version) }
             if n == TASE2Names.supportedFeatures { return .success(.features) }
             if let im = informationMessageName(n) { return .success(im) }
+            if let dev = deviceTarget(n, .vcc, s) { return .success(dev) }
             guard let i = s.vccIndex[n] else { return .failure(.objectNonExistent) }
             guard table?.mayRead(vcc: n) ?? true else { return .failure(.objectAccessDenied) }
             return .success(.point(i))
@@ -328,6 +347,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             if n == TASE2Names.nextDSTransferSet { return .success(.nextTransferSet(d)) }
             if TASE2Names.transferSetSpecials.contains(n) { return .success(.special) }
             if let i = s.iccIndex[d]?[n] { return .success(.point(i)) }
+            if let dev = deviceTarget(n, .icc(d), s) { return .success(dev) }
             if let t = s.transferSets[d]?.firstIndex(where: { $0.name == n }) { return .success(.transferSet(d, t)) }
             if let im = informationMessageName(n) { return .success(im) }
             return .failure(.objectNonExistent)
@@ -351,6 +371,9 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             case .features: value = .bitString(Self.blocks.bitString)
             case .bilateralTableID(let id): value = .visibleString(id)
             case .special, .informationMessage: return .failure(.objectAccessDenied)
+            case .device: return .failure(.objectAccessDenied)  // operated by writes only
+            case .deviceSBO(let i): return select(i, &s, a)
+            case .deviceTag(let i): return readTag(i, &s)
             case .imTransferSet: value = .boolean(s.imEnabled.contains(a.id))
             case .nextTransferSet(let d):
                 guard let slot = reserveTransferSet(d, &s, a) else { return .failure(.temporarilyUnavailable) }
@@ -433,6 +456,13 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             return .success
         case .success(.transferSet(let d, let t)):
             return writeTransferSet(d, t, access.alternateAccess, data, &s, a)
+        case .success(.device(let i)):
+            var ops: [DeviceOperation] = []
+            let r = operate(i, data, &s, a, &ops)
+            for op in ops { deviceContinuation.yield(op) }
+            return r
+        case .success(.deviceTag(let i)):
+            return setTag(i, data, &s, a)
         case .success(.imTransferSet):
             guard case .boolean(let on) = data, access.alternateAccess == nil else { return .failure(.typeInconsistent) }
             if on { s.imEnabled.insert(a.id) } else { s.imEnabled.remove(a.id) }
@@ -469,6 +499,9 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             case .success(.nextTransferSet): return TASE2Names.objectNameType
             case .success(.transferSet): return DSTransferSet.typeSpecification(configuration.vcc.edition)
             case .success(.imTransferSet): return .boolean
+            case .success(.device(let i)): return s.devices[i].config.kind == .setpointReal ? .float32 : .integer(16)
+            case .success(.deviceSBO): return .integer(16)
+            case .success(.deviceTag): return .structure(components: [.init("Flags", .bitString(3)), .init("Reason", .visibleString(-255))])
             case .success(.informationMessage(let size)): return size.map { .octetString(Int32($0)) } ?? TASE2Names.infoMessHeaderType
             case .success(.special):
                 switch name.itemName {
