@@ -228,6 +228,15 @@ private func temporaryDirectory() throws -> URL {
         }
     }
 
+    @Test func devices() throws {
+        let ok = try ConfigLoader.load(yaml: base + "devices:\n  - { name: Breaker_1_Ctl, kind: command, scope: ICC1, sbo: true, taggable: true }\n", file: "test.yaml")
+        #expect(ok.devices == [DeviceConfig(name: "Breaker_1_Ctl", kind: .command, scope: .icc("ICC1"), sbo: true, taggable: true)])
+        expectError(base + "devices:\n  - { name: B, kind: switch, scope: ICC1 }\n", line: 17, field: "devices[0].kind")
+        expectError(base + "devices:\n  - { name: \(String(repeating: "D", count: 29)), kind: command, scope: ICC1 }\n", line: 17, field: "devices[0].name")
+        expectError(base + "devices:\n  - { name: Breaker_1, kind: command, scope: ICC1 }\n", line: 17, field: "devices[0].name")
+        expectError(base + "devices:\n  - { name: D1, kind: command, scope: ICC9 }\n", line: 17, field: "devices[0].scope")
+    }
+
     @Test func moreErrors() {
         expectError(edited("port: 102", "port: 70000"), line: 3, field: "vcc.port")
         expectError(edited("port: 102", "port: many"), line: 3, field: "vcc.port")
