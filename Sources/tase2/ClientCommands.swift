@@ -1,0 +1,169 @@
+import ArgumentParser
+import BER
+import Foundation
+import Logging
+import MMS
+import MMSNIO
+import TASE2
+
+/// Where the remote VCC is and who we are to it.
+struct PartnerOptions: ParsableArguments {
+    @Option(name: .long, help: "Host of the remote VCC.")
+    var host: String = "127.0.0.1"
+    @Option(name: .long, help: "TCP port of the remote VCC.")
+    var port: Int = 102
+    @Option(name: .long, help: "Our AP-title (the partner's bilateral table must know it).")
+    var apTitle: String = "1.1.1.999"
+    @Option(name: .long, help: "Our AE-qualifier.")
+    var aeQualifier: Int64 = 12
+    @Option(name: .long, help: "The remote AP-title.")
+    var remoteApTitle: String = "1.1.1.999.1"
+    @Option(name: .long, help: "The remote AE-qualifier.")
+    var remoteAeQualifier: Int64 = 12
+
+    func connect() async throws -> MMSAssociation {
+        guard let local = OID(apTitle), let remote = OID(remoteApTitle) else {
+            throw ValidationError("AP-titles are dotted object identifiers, e.g. 1.1.1.999")
+        }
+        var logger = Logger(label: "tase2")
+        logger.logLevel = .warning
+        let config = MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
+                                             remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
+        return try await MMSClient.connect(config, logger: logger)
+    }
+}
+
+/// `ICC1/Name` is an ICC object, `Name` a VCC one.
+func objectName(_ text: String) -> ObjectName {
+    let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+    return parts.count == 2 ? .domainSpecific(domain: parts[0], item: parts[1]) : .vmdSpecific(text)
+}
+
+/// A value as an operator reads it.
+func describe(_ d: MMSData) -> String {
+    switch d {
+    case .floatingPoint(let f): return "\(f.doubleValue)"
+    case .integer(let v): return "\(v)"
+    case .unsigned(let v): return "\(v)u"
+    case .boolean(let b): return b ? "TRUE" : "FALSE"
+    case .bitString(let b): return "'" + (0..<b.count).map { b[bit: $0] ? "1" : "0" }.joined() + "'B"
+    case .visibleString(let s), .mmsString(let s): return "\"\(s)\""
+    case .octetString(let o): return "0x" + o.map { String(format: "%02x", $0) }.joined()
+    case .structure(let items): return "{" + items.map(describe).joined(separator: ", ") + "}"
+    case .array(let items): return "[" + items.map(describe).joined(separator: ", ") + "]"
+    default: return "\(d)"
+    }
+}
+
+func describe(_ r: AccessResult) -> String {
+    switch r {
+    case .success(let d): return describe(d)
+    case .failure(let e): return "error: \(e)"
+    }
+}
+
+struct BrowseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "browse", abstract: "Associate with a remote VCC, run the association check and list what it shows us.")
+    @OptionGroup var partner: PartnerOptions
+
+    func run() async throws {
+        let a = try await partner.connect()
+        let id = try await a.identify()
+        print("partner: \(id.vendorName) \(id.modelName) \(id.revision) (AP-title \(a.info.peerAPTitle.map { "\($0)" } ?? "-"))")
+        let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
+        let check = try await a.read([VariableAccess(.vmdSpecific(TASE2Names.version)), VariableAccess(.vmdSpecific(TASE2Names.supportedFeatures))]
+            + domains.map { VariableAccess(.domainSpecific(domain: $0, item: TASE2Names.bilateralTableID)) })
+        print("TASE2_Version: \(describe(check[0]))")
+        if case .success(.bitString(let f)) = check[1] {
+            print("Supported_Features: blocks " + (0..<f.count).filter { f[bit: $0] }.map { "\($0 + 1)" }.joined(separator: ", "))
+        } else {
+            print("Supported_Features: \(describe(check[1]))")
+        }
+        print("VCC variables: " + (try await a.getNameList(.namedVariable, scope: .vmdSpecific)).joined(separator: " "))
+        print("VCC data sets: " + (try await a.getNameList(.namedVariableList, scope: .vmdSpecific)).joined(separator: " "))
+        for (k, d) in domains.enumerated() {
+            print("ICC \(d): Bilateral_Table_ID \(describe(check[2 + k]))")
+            print("  variables: " + (try await a.getNameList(.namedVariable, scope: .domainSpecific(d))).joined(separator: " "))
+            print("  data sets: " + (try await a.getNameList(.namedVariableList, scope: .domainSpecific(d))).joined(separator: " "))
+        }
+        try await a.conclude()
+    }
+}
+
+struct ReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read", abstract: "Read variables of a remote VCC in one request (NAME for VCC scope, ICC/NAME for an ICC).")
+    @OptionGroup var partner: PartnerOptions
+    @Argument(help: "Variables to read.")
+    var names: [String]
+
+    func run() async throws {
+        let a = try await partner.connect()
+        let results = try await a.read(names.map { VariableAccess(objectName($0)) })
+        for (n, r) in zip(names, results) { print("\(n) = \(describe(r))") }
+        try await a.conclude()
+    }
+}
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Define a data set of the given points in our ICC, start a DS transfer set on it and print its reports.")
+    @OptionGroup var partner: PartnerOptions
+    @Option(name: .long, help: "Our ICC on the remote VCC (default: the first domain it lists).")
+    var icc: String?
+    @Option(name: .long, help: "Seconds between interval reports (0: none).")
+    var interval: Int32 = 5
+    @Option(name: .long, help: "Seconds between integrity reports (0: none).")
+    var integrity: Int32 = 0
+    @Flag(name: .long, help: "Report by exception: changes as they happen.")
+    var rbe = false
+    @Option(name: .long, help: "Stop after this many reports (0: until Ctrl-C).")
+    var count: Int = 0
+    @Argument(help: "Points (NAME for VCC scope, ICC/NAME for the ICC).")
+    var points: [String]
+
+    func run() async throws {
+        let a = try await partner.connect()
+        let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
+        guard let icc = icc ?? domains.first else { throw ValidationError("the partner shows no ICC") }
+        let edition: Edition = (try? await a.read(.vmdSpecific(TASE2Names.version))) == Edition.v1996.versionData ? .v1996 : .v2000
+        let ds = ObjectName.domainSpecific(domain: icc, item: "FT2_WATCH")
+        _ = try? await a.deleteLists([ds])
+        let specials = [TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected]
+        let members = specials.map { ObjectName.domainSpecific(domain: icc, item: $0) } + points.map(objectName)
+        try await a.defineList(ds, members: members.map { VariableAccess($0) })
+        guard let ts = TASE2Names.objectName(from: try await a.read(.domainSpecific(domain: icc, item: TASE2Names.nextDSTransferSet))) else {
+            throw ValidationError("Next_DSTransfer_Set did not name a transfer set")
+        }
+        var dsts = DSTransferSet()
+        dsts.dataSetName = ds
+        dsts.interval = interval
+        dsts.integrityCheck = integrity
+        var conditions: DSConditions = []
+        if interval > 0 { conditions.insert(.intervalTimeOut) }
+        if integrity > 0 { conditions.insert(.integrityTimeOut) }
+        if rbe { conditions.insert(.objectChange) }
+        dsts.conditions = conditions
+        dsts.rbe = rbe
+        dsts.status = true
+        try await a.write(ts, dsts.data(edition))
+        print("watching \(ts) on data set \(ds) (\(points.count) points)")
+        var seen = 0
+        for await report in a.informationReports {
+            let names: [String]
+            switch report.variableAccessSpecification {
+            case .variableListName: names = members.map(\.description)
+            case .listOfVariable(let l): names = l.map { $0.variable.name?.description ?? "?" }
+            }
+            print("report:")
+            for (n, r) in zip(names, report.results) { print("  \(n) = \(describe(r))") }
+            seen += 1
+            if count > 0 && seen >= count { break }
+        }
+        try await a.write(ts, .boolean(false), alternateAccess: .component("Status"))
+        _ = try? await a.deleteLists([ds])
+        try await a.conclude()
+    }
+}

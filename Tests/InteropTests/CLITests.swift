@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs `tase2 ARGS` and returns its exit status and output.
+func tase2(_ args: [String], seconds: Double = 30) async throws -> (status: Int32, out: String, err: String) {
+    let binary = Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path
+    let p = try PeerProcess(binary, args)
+    for await _ in p.lines {}
+    let status = await p.wait(seconds: seconds)
+    return (status, p.stdout, p.stderr)
+}
+
+@Suite("The tase2 command line as a client of the demo VCC", .timeLimit(.minutes(2)), .serialized)
+struct CLITests {
+    @Test func browseReadAndWatch() async throws {
+        let server = try await DemoServer()
+        let port = "\(server.port)"
+        let browse = try await tase2(["browse", "--port", port])
+        #expect(browse.status == 0, "\(browse.err)")
+        #expect(browse.out.contains("TASE2_Version: {2000, 8}"))
+        #expect(browse.out.contains("Supported_Features: blocks 1, 2, 4, 5"))
+        #expect(browse.out.contains("ICC ICC1: Bilateral_Table_ID \"BLT_ICC1\""))
+        #expect(browse.out.contains("DS_Demo"))
+        let read = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID", "TASE2_Version", "ICC1/No_Such"])
+        #expect(read.status == 0, "\(read.err)")
+        #expect(read.out.contains("ICC1/Bilateral_Table_ID = \"BLT_ICC1\""))
+        #expect(read.out.contains("ICC1/No_Such = error: object-non-existent"))
+        let watch = try await tase2(["watch", "--port", port, "--interval", "1", "--count", "2", "ICC1/Line1_MW", "Line1_MW"])
+        #expect(watch.status == 0, "\(watch.err)")
+        #expect(watch.out.components(separatedBy: "report:").count == 3)
+        #expect(watch.out.contains("ICC1/Transfer_Set_Name = {1u, \"ICC1\", \"DSTrans1\"}"))
+        // An unknown partner is refused: a clear error and a failure status.
+        let refused = try await tase2(["browse", "--port", port, "--ap-title", "1.2.3.4"])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("rejected"))
+        _ = await server.stop()
+    }
+
+    @Test func checkConfigNamesFileLineAndField() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
+        try "vcc:\n  port: 102\n  edition: \"2001.01\"\nbilateral_tables: []\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try await tase2(["check-config", file.path])
+        #expect(r.status == 1)
+        #expect(r.err.contains("\(file.path):3: vcc.edition"), "\(r.err)")
+        let demo = try await tase2(["demo-config"])
+        #expect(demo.status == 0 && demo.out.contains("bilateral_tables:"))
+    }
+}
