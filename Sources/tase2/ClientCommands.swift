@@ -167,3 +167,67 @@ struct WatchCommand: AsyncParsableCommand {
         try await a.conclude()
     }
 }
+
+struct ControlCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "control",
+        abstract: "Operate a device of a remote VCC: select it first (--select, for select-before-operate devices), then write the command or setpoint.")
+    @OptionGroup var partner: PartnerOptions
+    @Argument(help: "The device: NAME (VCC) or ICC/NAME.")
+    var device: String
+    @Option(name: .long, help: "Command: 0 = TRIP/OPEN/OFF/LOWER, 1 = CLOSE/ON/RAISE (also a discrete setpoint).")
+    var command: Int16?
+    @Option(name: .long, help: "A real setpoint.")
+    var setpoint: Float?
+    @Flag(name: .long, help: "Select before operate: Read <device>_SBO first.")
+    var select = false
+
+    func validate() throws {
+        guard (command == nil) != (setpoint == nil) else { throw ValidationError("give exactly one of --command and --setpoint") }
+    }
+
+    func run() async throws {
+        let a = try await partner.connect()
+        let name = objectName(device)
+        if select {
+            let sbo: ObjectName = switch name {
+            case .domainSpecific(let d, let n): .domainSpecific(domain: d, item: n + "_SBO")
+            default: .vmdSpecific(name.itemName + "_SBO")
+            }
+            print("selected: CheckBackName \(describe(try await a.read(sbo)))")
+        }
+        do {
+            try await a.write(name, setpoint.map { .float($0) } ?? .integer(Int64(command ?? 0)))
+            print("operated \(device)")
+        } catch let e as DataAccessError {
+            printError("\(device): \(e)")
+            try? await a.conclude()
+            throw ExitCode.failure
+        }
+        try await a.conclude()
+    }
+}
+
+struct MessagesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "messages", abstract: "Enable information messages (IM_Transfer_Set) on a remote VCC and print those that arrive.")
+    @OptionGroup var partner: PartnerOptions
+    @Option(name: .long, help: "Stop after this many messages (0: until Ctrl-C).")
+    var count: Int = 0
+
+    func run() async throws {
+        let a = try await partner.connect()
+        try await a.write(.aaSpecific(TASE2Names.imTransferSet), .boolean(true))
+        print("information messages enabled")
+        var seen = 0
+        for await report in a.informationReports {
+            guard report.results.count == 2, case .success(.structure(let h)) = report.results[0], h.count == 4,
+                  case .integer(let size) = h[3], case .success(.octetString(let buffer)) = report.results[1] else { continue }
+            let text = String(decoding: buffer.prefix(Int(max(0, min(size, Int64(buffer.count))))), as: UTF8.self)
+            print("message \(describe(h[2])) (InfoReference \(describe(h[0]))): \(text)")
+            seen += 1
+            if count > 0 && seen >= count { break }
+        }
+        try await a.conclude()
+    }
+}

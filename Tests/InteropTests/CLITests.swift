@@ -30,6 +30,16 @@ struct CLITests {
         #expect(watch.status == 0, "\(watch.err)")
         #expect(watch.out.components(separatedBy: "report:").count == 3)
         #expect(watch.out.contains("ICC1/Transfer_Set_Name = {1u, \"ICC1\", \"DSTrans1\"}"))
+        // Control: a select-before-operate breaker and a setpoint; without the select, a clear failure.
+        let unselected = try await tase2(["control", "--port", port, "ICC1/Breaker_1_Ctl", "--command", "1"])
+        #expect(unselected.status == 1 && unselected.err.contains("temporarily-unavailable"), "\(unselected.err)")
+        let selected = try await tase2(["control", "--port", port, "--select", "ICC1/Breaker_1_Ctl", "--command", "1"])
+        #expect(selected.status == 0 && selected.out.contains("CheckBackName") && selected.out.contains("operated"), "\(selected.err)")
+        let sp = try await tase2(["control", "--port", port, "ICC1/Gen1_MW_SP", "--setpoint", "150.5"])
+        #expect(sp.status == 0, "\(sp.err)")
+        // Messages: the demo sends one every 2 s.
+        let messages = try await tase2(["messages", "--port", port, "--count", "1"])
+        #expect(messages.status == 0 && messages.out.contains("FreeTase2 demo message"), "\(messages.out) \(messages.err)")
         // An unknown partner is refused: a clear error and a failure status.
         let refused = try await tase2(["browse", "--port", port, "--ap-title", "1.2.3.4"])
         #expect(refused.status != 0)
