@@ -43,6 +43,16 @@ func testConfiguration(port: Int = 0) -> TASE2Configuration {
 
 func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
 
+/// An association of BLT_A's partner (1.1.1.999/12), for driving a VCC without a network.
+func fakeAssociation(id: UInt64) -> AssociationContext {
+    let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
+                                     initiate: .request(MMSLimits()))
+    let parameters = NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5, versionNumber: 1,
+                                          parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192)
+    return AssociationContext(id: id, info: AssociationInfo(isCalled: true, peerAPTitle: [1, 1, 1, 999], applicationContext: [1, 0, 9506, 2, 3],
+                                                            parameters: parameters, request: request))
+}
+
 /// Runs a TASE2Server on a loopback port for `body`.
 func withTASE2Server<T>(_ configuration: TASE2Configuration = testConfiguration(), _ body: (TASE2Server, Int) async throws -> T) async throws -> T {
     var logger = Logger(label: "test.tase2")
@@ -269,13 +279,7 @@ struct TransferSetTimingTests {
     @Test func intervalAndIntegritySchedule() async throws {
         let clock = FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
-                                         initiate: .request(MMSLimits()))
-        let info = AssociationInfo(isCalled: true, peerAPTitle: [1, 1, 1, 999], applicationContext: [1, 0, 9506, 2, 3],
-                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
-                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
-                                   request: request)
-        let ctx = AssociationContext(id: 7, info: info)
+        let ctx = fakeAssociation(id: 7)
         await vcc.associationEstablished(ctx)
         _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
         var dsts = DSTransferSet()
@@ -384,13 +388,7 @@ struct ReportByExceptionTests {
     func setUp(rbe: Bool) async throws -> (VirtualControlCentre, TransferSetTimingTests.FakeClock, AssociationContext) {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
-                                         initiate: .request(MMSLimits()))
-        let info = AssociationInfo(isCalled: true, applicationContext: [1, 0, 9506, 2, 3],
-                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
-                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
-                                   request: request)
-        let ctx = AssociationContext(id: 9, info: info)
+        let ctx = fakeAssociation(id: 9)
         await vcc.associationEstablished(ctx)
         _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
         var dsts = DSTransferSet()
@@ -507,13 +505,7 @@ struct CriticalTransferTests {
     /// Associates, reserves DSTrans1 and enables it on DS_Server with `configure` applied.
     func enable(_ vcc: VirtualControlCentre, _ clock: TransferSetTimingTests.FakeClock,
                 _ configure: (inout DSTransferSet) -> Void) async throws -> (AssociationContext, Double) {
-        let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
-                                         initiate: .request(MMSLimits()))
-        let info = AssociationInfo(isCalled: true, applicationContext: [1, 0, 9506, 2, 3],
-                                   parameters: NegotiatedParameters(maxPDUSize: 65_000, maxServOutstandingCalling: 5, maxServOutstandingCalled: 5,
-                                                                    versionNumber: 1, parameterCBB: BitString(count: 11), peerServices: BitString(count: 85), maxTPDUSize: 8192),
-                                   request: request)
-        let ctx = AssociationContext(id: 11, info: info)
+        let ctx = fakeAssociation(id: 11)
         await vcc.associationEstablished(ctx)
         _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
         var d = DSTransferSet()
