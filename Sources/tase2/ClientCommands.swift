@@ -21,15 +21,28 @@ struct PartnerOptions: ParsableArguments {
     @Option(name: .long, help: "The remote AE-qualifier.")
     var remoteAeQualifier: Int64 = 12
 
-    func connect() async throws -> MMSAssociation {
+    func configuration() throws -> MMSClient.Configuration {
         guard let local = OID(apTitle), let remote = OID(remoteApTitle) else {
             throw ValidationError("AP-titles are dotted object identifiers, e.g. 1.1.1.999")
         }
+        return MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
+                                       remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
+    }
+
+    var logger: Logger {
         var logger = Logger(label: "tase2")
         logger.logLevel = .warning
-        let config = MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
-                                             remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
-        return try await MMSClient.connect(config, logger: logger)
+        return logger
+    }
+
+    /// A plain MMS association (browse and read work with any MMS server).
+    func connect() async throws -> MMSAssociation {
+        try await MMSClient.connect(try configuration(), logger: logger)
+    }
+
+    /// A TASE.2 association, after the association check.
+    func connectTASE2(icc: String? = nil) async throws -> TASE2Client {
+        try await TASE2Client.connect(try configuration(), icc: icc, logger: logger)
     }
 }
 
@@ -125,46 +138,31 @@ struct WatchCommand: AsyncParsableCommand {
     var points: [String]
 
     func run() async throws {
-        let a = try await partner.connect()
-        let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
-        guard let icc = icc ?? domains.first else { throw ValidationError("the partner shows no ICC") }
-        let edition: Edition = (try? await a.read(.vmdSpecific(TASE2Names.version))) == Edition.v1996.versionData ? .v1996 : .v2000
-        let ds = ObjectName.domainSpecific(domain: icc, item: "FT2_WATCH")
-        _ = try? await a.deleteLists([ds])
-        let specials = [TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected]
-        let members = specials.map { ObjectName.domainSpecific(domain: icc, item: $0) } + points.map(objectName)
-        try await a.defineList(ds, members: members.map { VariableAccess($0) })
-        guard let ts = TASE2Names.objectName(from: try await a.read(.domainSpecific(domain: icc, item: TASE2Names.nextDSTransferSet))) else {
-            throw ValidationError("Next_DSTransfer_Set did not name a transfer set")
-        }
-        var dsts = DSTransferSet()
-        dsts.dataSetName = ds
-        dsts.interval = interval
-        dsts.integrityCheck = integrity
+        let c = try await partner.connectTASE2(icc: icc)
         var conditions: DSConditions = []
         if interval > 0 { conditions.insert(.intervalTimeOut) }
         if integrity > 0 { conditions.insert(.integrityTimeOut) }
         if rbe { conditions.insert(.objectChange) }
-        dsts.conditions = conditions
-        dsts.rbe = rbe
-        dsts.status = true
-        try await a.write(ts, dsts.data(edition))
-        print("watching \(ts) on data set \(ds) (\(points.count) points)")
+        let ts = try await c.startTransfer(dataSet: "FT2_WATCH", points: points.map(objectName)) { d in
+            d.interval = interval
+            d.integrityCheck = integrity
+            d.conditions = conditions
+            d.rbe = rbe
+        }
+        print("watching \(ts) on data set \(c.icc)/FT2_WATCH (\(points.count) points)")
         var seen = 0
-        for await report in a.informationReports {
-            let names: [String]
-            switch report.variableAccessSpecification {
-            case .variableListName: names = members.map(\.description)
-            case .listOfVariable(let l): names = l.map { $0.variable.name?.description ?? "?" }
-            }
+        for await report in c.transferReports {
             print("report:")
-            for (n, r) in zip(names, report.results) { print("  \(n) = \(describe(r))") }
+            if let t = report.transferSet { print("  \(c.icc)/Transfer_Set_Name = \(describe(TASE2Names.objectNameData(t)))") }
+            if let t = report.timeStamp { print("  \(c.icc)/Transfer_Set_Time_Stamp = \(t)") }
+            if let k = report.conditions { print("  \(c.icc)/DSConditions_Detected = \(describe(.bitString(k.bitString)))") }
+            for (n, r) in report.values { print("  \(n) = \(describe(r))") }
             seen += 1
             if count > 0 && seen >= count { break }
         }
-        try await a.write(ts, .boolean(false), alternateAccess: .component("Status"))
-        _ = try? await a.deleteLists([ds])
-        try await a.conclude()
+        try await c.stopTransfer(ts)
+        _ = try? await c.association.deleteLists([.domainSpecific(domain: c.icc, item: "FT2_WATCH")])
+        try await c.close()
     }
 }
 
@@ -187,24 +185,23 @@ struct ControlCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let a = try await partner.connect()
+        let c = try await partner.connectTASE2()
         let name = objectName(device)
-        if select {
-            let sbo: ObjectName = switch name {
-            case .domainSpecific(let d, let n): .domainSpecific(domain: d, item: n + "_SBO")
-            default: .vmdSpecific(name.itemName + "_SBO")
-            }
-            print("selected: CheckBackName \(describe(try await a.read(sbo)))")
-        }
+        let scope: ObjectScope = name.domain.map { .icc($0) } ?? .vcc
         do {
-            try await a.write(name, setpoint.map { .float($0) } ?? .integer(Int64(command ?? 0)))
+            if select { print("selected: CheckBackName \(try await c.select(name.itemName, in: scope))") }
+            if let setpoint {
+                try await c.operate(name.itemName, in: scope, setpoint: setpoint)
+            } else {
+                try await c.operate(name.itemName, in: scope, command: command ?? 0)
+            }
             print("operated \(device)")
         } catch let e as DataAccessError {
             printError("\(device): \(e)")
-            try? await a.conclude()
+            try? await c.close()
             throw ExitCode.failure
         }
-        try await a.conclude()
+        try await c.close()
     }
 }
 
@@ -216,18 +213,15 @@ struct MessagesCommand: AsyncParsableCommand {
     var count: Int = 0
 
     func run() async throws {
-        let a = try await partner.connect()
-        try await a.write(.aaSpecific(TASE2Names.imTransferSet), .boolean(true))
+        let c = try await partner.connectTASE2()
+        try await c.enableInformationMessages()
         print("information messages enabled")
         var seen = 0
-        for await report in a.informationReports {
-            guard report.results.count == 2, case .success(.structure(let h)) = report.results[0], h.count == 4,
-                  case .integer(let size) = h[3], case .success(.octetString(let buffer)) = report.results[1] else { continue }
-            let text = String(decoding: buffer.prefix(Int(max(0, min(size, Int64(buffer.count))))), as: UTF8.self)
-            print("message \(describe(h[2])) (InfoReference \(describe(h[0]))): \(text)")
+        for await m in c.informationMessages {
+            print("message \(m.messageID) (InfoReference \(m.infoReference)): \(String(decoding: m.text, as: UTF8.self))")
             seen += 1
             if count > 0 && seen >= count { break }
         }
-        try await a.conclude()
+        try await c.close()
     }
 }
