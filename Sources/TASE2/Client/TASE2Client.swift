@@ -36,8 +36,8 @@ public final class TASE2Client: Sendable {
     public let transferReports: AsyncStream<TransferReport>
     public let informationMessages: AsyncStream<InformationMessage>
     let logger: Logger
-    let subscriptions = Mutex<[ObjectName: [ObjectName]]>([:])  // transfer set → data-set members
-    let dataSets = Mutex<[ObjectName: ObjectName]>([:])  // data set → transfer set
+    /// What the report dispatcher needs; shared with its task (which must not keep the client alive).
+    let demux: ReportDemux
 
     /// Associates and runs the association check (spec §5.1): one Read of `Bilateral_Table_ID`,
     /// `TASE2_Version` and `Supported_Features`.
@@ -77,18 +77,13 @@ public final class TASE2Client: Sendable {
         let (messages, mc) = AsyncStream.makeStream(of: InformationMessage.self, bufferingPolicy: .bufferingOldest(10_000))
         transferReports = reports
         informationMessages = messages
-        let client = Unowned(self)
+        let demux = ReportDemux(association: a, icc: icc, logger: logger)
+        self.demux = demux
         Task {
-            for await r in a.informationReports { await client.value?.dispatch(r, rc, mc) }
+            for await r in a.informationReports { await demux.dispatch(r, rc, mc) }
             rc.finish()
             mc.finish()
         }
-    }
-
-    /// Breaks the cycle between the client and its dispatch task.
-    final class Unowned: Sendable {
-        nonisolated(unsafe) weak var value: TASE2Client?
-        init(_ v: TASE2Client) { value = v }
     }
 
     // MARK: Reads
@@ -122,8 +117,8 @@ public final class TASE2Client: Sendable {
         dsts.dataSetName = ds
         configure(&dsts)
         dsts.status = true
-        subscriptions.withLock { $0[ts] = members }
-        dataSets.withLock { $0[ds] = ts }
+        demux.subscriptions.withLock { $0[ts] = members }
+        demux.dataSets.withLock { $0[ds] = ts }
         try await association.write(ts, dsts.data(edition))
         return ts
     }
@@ -131,6 +126,63 @@ public final class TASE2Client: Sendable {
     /// Stops a transfer set (Status := FALSE).
     public func stopTransfer(_ transferSet: ObjectName) async throws {
         try await association.write(transferSet, .boolean(false), alternateAccess: .component("Status"))
+    }
+
+    /// Starts a critical transfer set: every report is acknowledged as soon as it is decoded.
+    @discardableResult
+    public func startCriticalTransfer(dataSet: String, points: [ObjectName], configure: (inout DSTransferSet) -> Void) async throws -> ObjectName {
+        let ts = try await startTransfer(dataSet: dataSet, points: points) { d in
+            configure(&d)
+            d.critical = true
+        }
+        demux.critical.withLock { _ = $0.insert(ts) }
+        return ts
+    }
+
+    // MARK: Devices
+
+    /// Selects a select-before-operate device; returns its CheckBackName.
+    public func select(_ device: String, in scope: ObjectScope) async throws -> Int16 {
+        let d = try await association.read(scope.objectName(device + "_SBO"))
+        guard case .integer(let v) = d, let c = Int16(exactly: v) else { throw MMSAssociationError.unexpectedResponse("CheckBackName: \(d)") }
+        return c
+    }
+
+    /// Operates a device: a command (0/1) or discrete setpoint.
+    public func operate(_ device: String, in scope: ObjectScope, command: Int16) async throws {
+        try await association.write(scope.objectName(device), .integer(Int64(command)))
+    }
+
+    /// Operates a device with a real setpoint.
+    public func operate(_ device: String, in scope: ObjectScope, setpoint: Float) async throws {
+        try await association.write(scope.objectName(device), .float(setpoint))
+    }
+
+    // MARK: Information messages
+
+    /// Enables (or disables) information messages on this association (Write of IM_Transfer_Set).
+    public func enableInformationMessages(_ on: Bool = true) async throws {
+        try await association.write(.aaSpecific(TASE2Names.imTransferSet), .boolean(on))
+    }
+
+    /// MMS conclude and ACSE release.
+    public func close() async throws { try await association.conclude() }
+}
+
+/// Turns the association's informationReports into decoded transfer reports and information
+/// messages, and acknowledges critical reports.
+final class ReportDemux: Sendable {
+    let association: MMSAssociation
+    let icc: String
+    let logger: Logger
+    let subscriptions = Mutex<[ObjectName: [ObjectName]]>([:])  // transfer set → data-set members
+    let dataSets = Mutex<[ObjectName: ObjectName]>([:])  // data set → transfer set
+    let critical = Mutex<Set<ObjectName>>([])
+
+    init(association: MMSAssociation, icc: String, logger: Logger) {
+        self.association = association
+        self.icc = icc
+        self.logger = logger
     }
 
     func dispatch(_ r: InformationReport, _ reports: AsyncStream<TransferReport>.Continuation,
@@ -174,8 +226,6 @@ public final class TASE2Client: Sendable {
         }
     }
 
-    let critical = Mutex<Set<ObjectName>>([])
-
     /// Marks a transfer set as critical (its reports are acknowledged automatically).
     func acknowledgeIfCritical(_ ts: ObjectName, timeStamp: Int32?) async {
         guard critical.withLock({ $0.contains(ts) }) else { return }
@@ -192,43 +242,4 @@ public final class TASE2Client: Sendable {
         }
     }
 
-    /// Starts a critical transfer set: every report is acknowledged as soon as it is decoded.
-    @discardableResult
-    public func startCriticalTransfer(dataSet: String, points: [ObjectName], configure: (inout DSTransferSet) -> Void) async throws -> ObjectName {
-        let ts = try await startTransfer(dataSet: dataSet, points: points) { d in
-            configure(&d)
-            d.critical = true
-        }
-        critical.withLock { _ = $0.insert(ts) }
-        return ts
-    }
-
-    // MARK: Devices
-
-    /// Selects a select-before-operate device; returns its CheckBackName.
-    public func select(_ device: String, in scope: ObjectScope) async throws -> Int16 {
-        let d = try await association.read(scope.objectName(device + "_SBO"))
-        guard case .integer(let v) = d, let c = Int16(exactly: v) else { throw MMSAssociationError.unexpectedResponse("CheckBackName: \(d)") }
-        return c
-    }
-
-    /// Operates a device: a command (0/1) or discrete setpoint.
-    public func operate(_ device: String, in scope: ObjectScope, command: Int16) async throws {
-        try await association.write(scope.objectName(device), .integer(Int64(command)))
-    }
-
-    /// Operates a device with a real setpoint.
-    public func operate(_ device: String, in scope: ObjectScope, setpoint: Float) async throws {
-        try await association.write(scope.objectName(device), .float(setpoint))
-    }
-
-    // MARK: Information messages
-
-    /// Enables (or disables) information messages on this association (Write of IM_Transfer_Set).
-    public func enableInformationMessages(_ on: Bool = true) async throws {
-        try await association.write(.aaSpecific(TASE2Names.imTransferSet), .boolean(on))
-    }
-
-    /// MMS conclude and ACSE release.
-    public func close() async throws { try await association.conclude() }
 }
