@@ -237,6 +237,13 @@ private func temporaryDirectory() throws -> URL {
         expectError(base + "devices:\n  - { name: D1, kind: command, scope: ICC9 }\n", line: 17, field: "devices[0].scope")
     }
 
+    @Test func informationBuffers() throws {
+        let ok = try ConfigLoader.load(yaml: edited("  port: 102", "  port: 102\n  info_buffer_sizes: [32, 512]"), file: "test.yaml")
+        #expect(ok.vcc.infoBufferSizes == [32, 512])
+        #expect(try ConfigLoader.load(yaml: ok.yaml(), file: "again.yaml") == ok)
+        expectError(edited("  port: 102", "  port: 102\n  info_buffer_sizes: [32, 0]"), line: 4, field: "vcc.info_buffer_sizes[1]")
+    }
+
     @Test func moreErrors() {
         expectError(edited("port: 102", "port: 70000"), line: 3, field: "vcc.port")
         expectError(edited("port: 102", "port: many"), line: 3, field: "vcc.port")

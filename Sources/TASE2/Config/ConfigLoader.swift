@@ -14,6 +14,7 @@
 //   revision: "0.1"
 //   open_mode: false            # true + no bilateral_tables: accept any partner
 //   max_pdu_size: 65000
+//   info_buffer_sizes: [64, 256, 1024, 4096]   # Info_Buff_<n> for information messages
 // bilateral_tables:             # at least one unless open_mode
 //   - id: BLT_ICC1              # returned by Bilateral_Table_ID
 //     icc: ICC1                 # the partner's MMS domain
@@ -285,7 +286,7 @@ private struct YAMLConfigReader {
     mutating func vcc(_ node: Node) throws(ConfigurationError) -> VCCSettings {
         let m = try mapping(node, "vcc", allowed: [
             "name", "edition", "state_q_shape", "host", "port", "ap_title", "ae_qualifier", "vendor", "model", "revision",
-            "open_mode", "max_pdu_size",
+            "open_mode", "max_pdu_size", "info_buffer_sizes",
         ])
         var v = VCCSettings()
         if let n = m["name"] { v.name = try string(n, "vcc.name") }
@@ -310,6 +311,14 @@ private struct YAMLConfigReader {
         if let n = m["revision"] { v.revision = try string(n, "vcc.revision") }
         if let n = m["open_mode"] { v.openMode = try bool(n, "vcc.open_mode") }
         if let n = m["max_pdu_size"] { v.maxPDUSize = try integer(n, "vcc.max_pdu_size", Int32.self) }
+        if let n = m["info_buffer_sizes"] {
+            var sizes: [Int] = []
+            for (i, item) in try sequence(n, "vcc.info_buffer_sizes").enumerated() {
+                note("vcc.info_buffer_sizes[\(i)]", item)
+                sizes.append(try integer(item, "vcc.info_buffer_sizes[\(i)]", Int.self))
+            }
+            v.infoBufferSizes = sizes
+        }
         return v
     }
 

@@ -20,6 +20,9 @@ extension TASE2Configuration {
         guard !vcc.host.isEmpty else { throw fail("vcc.host", "must not be empty") }
         // Port 0 asks the system for a free port (tests, ad-hoc runs).
         guard (0...65535).contains(vcc.port) else { throw fail("vcc.port", "\(vcc.port) is not a TCP port (0…65535, 0 = any free port)") }
+        for (i, size) in vcc.infoBufferSizes.enumerated() where !(1...60_000).contains(size) {
+            throw fail("vcc.info_buffer_sizes[\(i)]", "\(size) is not an information buffer size (1…60000)")
+        }
         guard (1024...16_777_216).contains(vcc.maxPDUSize) else {
             throw fail("vcc.max_pdu_size", "\(vcc.maxPDUSize) is not in 1024…16777216")
         }

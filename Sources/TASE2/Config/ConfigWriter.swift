@@ -14,6 +14,7 @@ extension TASE2Configuration {
             ("host", yamlString(v.host)), ("port", "\(v.port)"), ("ap_title", v.apTitle.description),
             ("ae_qualifier", "\(v.aeQualifier)"), ("vendor", yamlString(v.vendor)), ("model", yamlString(v.model)),
             ("revision", yamlString(v.revision)), ("open_mode", "\(v.openMode)"), ("max_pdu_size", "\(v.maxPDUSize)"),
+            ("info_buffer_sizes", "[" + v.infoBufferSizes.map(String.init).joined(separator: ", ") + "]"),
         ]
         for (k, value) in vccFields { out += "  \(k): \(value)\n" }
 
