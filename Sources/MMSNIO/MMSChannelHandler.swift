@@ -137,6 +137,16 @@ final class MMSChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Backpressure: while our answers pile up unread (the peer does not read its socket), stop
+    /// reading its requests, so that one association cannot make us buffer without bound.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        if !writable { logger.notice("peer is not reading; pausing its requests") }
+        context.channel.setOption(ChannelOptions.autoRead, value: writable).whenFailure { _ in }
+        if writable { context.read() }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         perform(machine.connectionClosed())
         finish(error: .closed("connection closed"))

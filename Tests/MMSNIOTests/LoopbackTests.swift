@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import OSI
 import Synchronization
+import Foundation
 import Testing
 
 func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
@@ -169,4 +170,63 @@ struct ServerLifetimeTests {
     @Test func aServerThatNeverRanGoesAwayQuietly() {
         for _ in 0..<3 { _ = MMSServer(configuration: MMSServer.Configuration(host: "127.0.0.1", port: 0), device: InMemoryVMD()) }
     }
+}
+
+@Suite("Backpressure")
+struct BackpressureTests {
+    /// A client that floods requests and never reads its answers does not disturb another
+    /// association (the server pauses reading it while its answers pile up).
+    @Test func aPeerThatDoesNotReadIsPaused() async throws {
+        let device = InMemoryVMD()
+        device.setVariable(.vmdSpecific("Blob"), .init(type: .octetString(60_000), value: .octetString([UInt8](repeating: 7, count: 60_000))))
+        try await withServer(device) { server, port in
+            // Associate with the state machine over a raw socket, then flood reads without reading.
+            var sm = MMSConnectionStateMachine(role: .calling, configuration: .init(local: OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12)))
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: port).get()
+            func send(_ actions: [MMSConnectionStateMachine.Action]) async throws {
+                for case .write(let bytes) in actions { try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get() }
+            }
+            try await send(sm.start())
+            // Read the CC and the AC by hand (autoRead is off: nothing else is read).
+            let collector = ResponseCollector()
+            try await channel.pipeline.addHandler(collector).get()
+            channel.read()
+            try await Task.sleep(for: .milliseconds(200))
+            for p in collector.take() { try await send(sm.received(tpdu: p)) }
+            channel.read()
+            try await Task.sleep(for: .milliseconds(200))
+            for p in collector.take() { _ = sm.received(tpdu: p) }
+            #expect(sm.isAssociated)
+            for id in 1...200 {
+                try await send(try sm.send(.confirmedRequest(invokeID: UInt32(id), .read(ReadRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]))))))
+                if id % 5 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            }
+            // 200 answers of 60 kB stay unread (the server pauses reading this peer once its
+            // outbound buffer passes the high-water mark). Meanwhile a normal client is served.
+            let good = try await MMSClient.connect(clientConfig(port))
+            #expect(try await good.identify().vendorName == "FreeTase2")
+            try await good.conclude()
+            _ = server
+            try await channel.close()
+        }
+    }
+}
+
+/// Collects TPKT payloads read from a raw client channel.
+final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    var stream = TPKTStreamDecoder()
+    var payloads: [[UInt8]] = []
+    let lock = NSLock()
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var b = unwrapInboundIn(data)
+        lock.withLock {
+            stream.append(b.readBytes(length: b.readableBytes) ?? [])
+            while let p = try? stream.nextPayload() { payloads.append(p) }
+        }
+    }
+    func take() -> [[UInt8]] { lock.withLock { defer { payloads = [] }; return payloads } }
 }
