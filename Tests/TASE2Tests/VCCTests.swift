@@ -691,3 +691,31 @@ struct TASE2ClientTests {
         }
     }
 }
+
+@Suite("Tags in data sets")
+struct TagReportTests {
+    @Test func aTagChangeIsReported() async throws {
+        let clock = TransferSetTimingTests.FakeClock()
+        let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
+        let ctx = fakeAssociation(id: 21)
+        await vcc.associationEstablished(ctx)
+        try await vcc.defineList(DefineNamedVariableListRequest(name: icc1("DS_Tags"), variables: [
+            VariableAccess(icc1("Transfer_Set_Name")), VariableAccess(icc1("Breaker_1_Ctl_TAG")), VariableAccess(icc1("Breaker_1")),
+        ]), for: ctx)
+        let read = try await vcc.read(list: icc1("DS_Tags"), for: ctx)
+        #expect(read[1] == .success(.structure([.bitString(BitString(count: 3)), .visibleString("")])))
+        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
+        var d = DSTransferSet()
+        d.dataSetName = icc1("DS_Tags")
+        d.conditions = [.objectChange]
+        d.rbe = true
+        d.status = true
+        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [d.data(.v2000)], for: ctx) == [.success])
+        let tag = MMSData.structure([.bitString(BitString(msbFirst: 0x80 << 56, count: 3)), .visibleString("line work")])
+        #expect(await vcc.write([VariableAccess(icc1("Breaker_1_Ctl_TAG"))], values: [tag], for: ctx) == [.success])
+        let due = vcc.dueReports(at: clock.now())
+        guard case .unconfirmed(.informationReport(let r))? = try due.first.map({ try MMSPDU.decode($0.pdu) }) else { Issue.record("no report"); return }
+        #expect(r.variableAccessSpecification == .listOfVariable([VariableAccess(icc1("Transfer_Set_Name")), VariableAccess(icc1("Breaker_1_Ctl_TAG"))]))
+        #expect(r.results.last == .success(tag))
+    }
+}

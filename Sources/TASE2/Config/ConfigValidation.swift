@@ -102,6 +102,12 @@ extension TASE2Configuration {
             deviceIndex[d.scope, default: [:]][d.name] = i
         }
 
+        /// `<Dev>_TAG` of a taggable device: a data set may report tags.
+        func taggable(_ item: String, in scope: ObjectScope) -> Bool {
+            guard item.hasSuffix("_TAG"), let i = deviceIndex[scope]?[String(item.dropLast(4))] else { return false }
+            return devices[i].taggable
+        }
+
         // Data sets
         var dataSetIndex: [ObjectScope: [String: Int]] = [:]
         for (i, ds) in dataSets.enumerated() {
@@ -117,13 +123,13 @@ extension TASE2Configuration {
                 let field = "\(path).members[\(j)]"
                 switch m {
                 case .vmdSpecific(let item):
-                    guard point(item, in: .vcc) != nil else { throw fail(field, "no VCC point '\(item)'") }
+                    guard point(item, in: .vcc) != nil || taggable(item, in: .vcc) else { throw fail(field, "no VCC point '\(item)'") }
                 case .domainSpecific(let d, let item):
                     guard iccs.contains(d) else { throw fail(field, "no ICC '\(d)'") }
                     guard ds.scope == .icc(d) else {
                         throw fail(field, "a data set in scope \(ds.scope) may use only its own ICC's objects and VCC points, not \(d)/\(item)")
                     }
-                    guard point(item, in: .icc(d)) != nil || TASE2Names.transferSetSpecials.contains(item) else {
+                    guard point(item, in: .icc(d)) != nil || TASE2Names.transferSetSpecials.contains(item) || taggable(item, in: .icc(d)) else {
                         throw fail(field, "no point '\(item)' in ICC \(d)")
                     }
                 case .aaSpecific(let item):

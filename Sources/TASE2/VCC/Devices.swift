@@ -131,9 +131,12 @@ extension VirtualControlCentre {
         if d.armedBy != nil { return .failure(.temporarilyUnavailable) }
         let me = scope(s, a).table?.id
         if d.tag != 0, let owner = d.tagOwner, owner != me { return .failure(.temporarilyUnavailable) }
+        let changed = s.devices[i].tag != tag || s.devices[i].tagReason != reason
         s.devices[i].tag = tag
         s.devices[i].tagReason = reason
         s.devices[i].tagOwner = tag == 0 ? nil : me
+        // A tag change reports for the data sets that contain `<Dev>_TAG` (spec §5.5).
+        if changed { markChanged(tagKey(i), value: PointValue(), at: clock(), &s) }
         logger.info("device tag set", metadata: ["device": "\(d.config.scope)/\(d.config.name)", "tag": "\(tag)", "reason": "\(reason)"])
         return .success
     }

@@ -76,13 +76,40 @@ extension VirtualControlCentre {
 
         for m in ds.members {
             switch resolve(m, s, a) {
-            case .success(.point), .success(.special): continue
+            case .success(.point), .success(.special), .success(.deviceTag): continue
             default: return "member \(m) is not accessible"
             }
         }
         let size = encodeReport(name, ds, d, slot.name, .integrityTimeOut, now: 0, s).count
         if size > slot.maxPDUSize { return "a full report of \(size) octets exceeds the negotiated PDU size of \(slot.maxPDUSize)" }
         return nil
+    }
+
+    /// What a data-set member is, for reports: a point, or a device's tag (`<Dev>_TAG`).
+    enum Member {
+        case point(Int)
+        case tag(Int)
+    }
+
+    func member(_ m: ObjectName, _ s: State) -> Member? {
+        let (scope, n): (ObjectScope, String) = switch m {
+        case .vmdSpecific(let n): (.vcc, n)
+        case .domainSpecific(let d, let n): (.icc(d), n)
+        case .aaSpecific(let n): (.vcc, "@" + n)
+        }
+        let index = scope == .vcc ? s.vccIndex[n] : s.iccIndex[m.domain ?? ""]?[n]
+        if let index { return .point(index) }
+        if n.hasSuffix("_TAG"), let i = s.deviceIndex[scope]?[String(n.dropLast(4))], s.devices[i].config.taggable { return .tag(i) }
+        return nil
+    }
+
+    /// Watchers of a device's tag use negative keys beside the points' indices.
+    func tagKey(_ device: Int) -> Int { -(device + 1) }
+
+    func prependTag(_ i: Int, _ s: State, to w: inout BERWriter) {
+        let d = s.devices[i]
+        let flags = d.tag | (d.armedBy != nil ? TagFlags.armed : 0)
+        MMSData.structure([.bitString(BitString(msbFirst: UInt64(flags) << 56, count: 3)), .visibleString(d.tagReason)]).prepend(to: &w)
     }
 
     /// A full report (variableListName form), encoded straight from point storage.
@@ -105,15 +132,13 @@ extension VirtualControlCentre {
                     prependSpecial(m.itemName, d, tsName, cause, now, eventCode: eventCode, to: &w)
                     continue
                 }
-                let index: Int? = switch m {
-                case .vmdSpecific(let n): s.vccIndex[n]
-                case .domainSpecific(let dom, let n): s.iccIndex[dom]?[n]
-                case .aaSpecific: nil
-                }
-                if let index {
+                switch member(m, s) {
+                case .point(let index)?:
                     let p = s.points[index]
                     p.type.prepend(p.value, stateQ: stateQ, to: &w)
-                } else {
+                case .tag(let i)?:
+                    prependTag(i, s, to: &w)
+                case nil:
                     w.prependInteger(DataAccessError.objectNonExistent.code, tag: .context(0))
                 }
             }
@@ -193,12 +218,11 @@ extension VirtualControlCentre {
         let names = (specials + changes.map { ds.members[$0.member] }).map { VariableAccess($0) }
         InformationReport.prependPDU(.listOfVariable(names), to: &w) { w in
             for c in changes.reversed() {
-                let index: Int? = switch ds.members[c.member] {
-                case .vmdSpecific(let n): s.vccIndex[n]
-                case .domainSpecific(let dom, let n): s.iccIndex[dom]?[n]
-                case .aaSpecific: nil
+                switch member(ds.members[c.member], s) {
+                case .point(let index)?: s.points[index].type.prepend(c.value, stateQ: stateQ, to: &w)
+                case .tag(let i)?: prependTag(i, s, to: &w)  // tags: their current value
+                case nil: w.prependInteger(DataAccessError.objectNonExistent.code, tag: .context(0))
                 }
-                if let index { s.points[index].type.prepend(c.value, stateQ: stateQ, to: &w) }
             }
             for m in specials.reversed() { prependSpecial(m.itemName, d, tsName, cause, now, to: &w) }
         }
@@ -262,15 +286,16 @@ extension VirtualControlCentre {
     func watch(_ d: String, _ t: Int, _ s: inout State) {
         guard let name = s.transferSets[d]![t].value.dataSetName, let ds = s.lists[name] else { return }
         s.transferSets[d]![t].changedFlags = [Bool](repeating: false, count: ds.members.count)
-        for (m, member) in ds.members.enumerated() {
-            let index: Int? = switch member {
-            case .vmdSpecific(let n): s.vccIndex[n]
-            case .domainSpecific(let dom, let n): s.iccIndex[dom]?[n]
-            case .aaSpecific: nil
+        for (m, name) in ds.members.enumerated() {
+            switch member(name, s) {
+            case .point(let p)?:
+                s.watchers[p, default: []].append(Watch(icc: d, slot: t, member: m))
+                s.watched[p] = true
+            case .tag(let i)?:
+                s.watchers[tagKey(i), default: []].append(Watch(icc: d, slot: t, member: m))
+            case nil:
+                continue
             }
-            guard let p = index else { continue }
-            s.watchers[p, default: []].append(Watch(icc: d, slot: t, member: m))
-            s.watched[p] = true
         }
     }
 
@@ -278,7 +303,7 @@ extension VirtualControlCentre {
         for (p, list) in s.watchers where list.contains(where: { $0.icc == d && $0.slot == t }) {
             let rest = list.filter { !($0.icc == d && $0.slot == t) }
             s.watchers[p] = rest.isEmpty ? nil : rest
-            s.watched[p] = !rest.isEmpty
+            if p >= 0 { s.watched[p] = !rest.isEmpty }
         }
     }
 

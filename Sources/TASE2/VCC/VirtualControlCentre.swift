@@ -535,7 +535,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             for v in request.variables {
                 guard case .name(let n) = v.variable, v.alternateAccess == nil else { throw ServiceError.definitionObjectAttributeInconsistent }
                 switch resolve(n, s, association) {
-                case .success(.point), .success(.special): members.append(n)
+                case .success(.point), .success(.special), .success(.deviceTag): members.append(n)
                 case .success: throw ServiceError.definitionObjectAttributeInconsistent
                 case .failure(.objectAccessDenied): throw ServiceError.accessObjectAccessDenied
                 case .failure: throw ServiceError.definitionObjectUndefined
