@@ -242,6 +242,10 @@ private func temporaryDirectory() throws -> URL {
         #expect(ok.vcc.infoBufferSizes == [32, 512])
         #expect(try ConfigLoader.load(yaml: ok.yaml(), file: "again.yaml") == ok)
         expectError(edited("  port: 102", "  port: 102\n  info_buffer_sizes: [32, 0]"), line: 4, field: "vcc.info_buffer_sizes[1]")
+        let rights = try ConfigLoader.load(yaml: edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    vcc_messages: false\n    message_info_references: [1, 7]"),
+                                           file: "test.yaml")
+        #expect(rights.bilateralTables[0].vccMessages == false && rights.bilateralTables[0].messageInfoReferences == [1, 7])
+        #expect(try ConfigLoader.load(yaml: rights.yaml(), file: "again.yaml") == rights)
     }
 
     @Test func moreErrors() {

@@ -546,9 +546,12 @@ struct RequestedReportTests {
 @Suite("Information messages (Block 4)")
 struct InformationMessageTests {
     @Test func messagesGoToAssociationsThatEnabledThem() async throws {
-        try await withTASE2Server { server, port in
+        var c = testConfiguration()
+        c.bilateralTables[1].vccMessages = false
+        c.bilateralTables[1].messageInfoReferences = [5]
+        try await withTASE2Server(c) { server, port in
             let a = try await connect(port)
-            let b = try await connect(port)
+            let b = try await connect(port, apTitle: [1, 1, 1, 888])
             #expect(try await a.getNameList(.namedVariable, scope: .aaSpecific) == ["IM_Transfer_Set"])
             #expect(try await a.read(.aaSpecific("IM_Transfer_Set")) == .boolean(false))
             try await a.write(.aaSpecific("IM_Transfer_Set"), .boolean(true))
@@ -566,9 +569,16 @@ struct InformationMessageTests {
             #expect(r?.variableAccessSpecification == .listOfVariable([VariableAccess(.vmdSpecific("Info_Mess_Header")), VariableAccess(.vmdSpecific("Info_Buff_64"))]))
             #expect(r?.results.first == .success(.structure([.integer(1), .integer(0), .integer(7), .integer(5)])))
             #expect(r?.results.last == .success(.octetString(Array("hello".utf8) + [UInt8](repeating: 0, count: 59))))
+            // Rights: BLT_B receives no VCC messages, and only InfoReference 5.
+            try await b.write(.aaSpecific("IM_Transfer_Set"), .boolean(true))
+            #expect(try await server.sendInformationMessage("vcc", infoReference: 5, messageID: 20) == 1)  // a only (b: no VCC scope)
+            #expect(try await server.sendInformationMessage("icc2", infoReference: 4, messageID: 21, scope: .icc("ICC2")) == 0)
+            #expect(try await server.sendInformationMessage("icc2", infoReference: 5, messageID: 22, scope: .icc("ICC2")) == 1)
+            _ = await it.next()
             // Disabled again: nothing more is sent.
             try await a.write(.aaSpecific("IM_Transfer_Set"), .boolean(false))
             #expect(try await server.sendInformationMessage("bye", infoReference: 1, messageID: 10) == 0)
+            try await b.write(.aaSpecific("IM_Transfer_Set"), .boolean(false))
             try await a.conclude()
             try await b.conclude()
         }

@@ -22,6 +22,8 @@
 //     vcc_read: ["*"]           # VCC points / data sets the partner may read, or "*" for all
 //     vcc_write: [Setpoint_Real]  # writable VCC points the partner may write
 //     transfer_sets: 100        # DS transfer sets in the ICC (0…1000)
+//     vcc_messages: true        # may receive VCC-scope information messages
+//     message_info_references: []   # only these InfoReference values (empty: any)
 // points:
 //   - { name: Line1_MW, type: RealQ, scope: VCC, value: 12.5, quality: valid, writable: false }
 //   - { name: Breaker_1, type: StateQTimeTag, scope: ICC1, state: on }
@@ -323,7 +325,8 @@ private struct YAMLConfigReader {
     }
 
     mutating func table(_ node: Node, _ path: String) throws(ConfigurationError) -> BilateralTableConfig {
-        let m = try mapping(node, path, allowed: ["id", "icc", "partner", "vcc_read", "vcc_write", "transfer_sets"])
+        let m = try mapping(node, path, allowed: ["id", "icc", "partner", "vcc_read", "vcc_write", "transfer_sets", "vcc_messages",
+                                                  "message_info_references"])
         guard let idNode = m["id"] else { throw fail("\(path).id", node, "missing (the bilateral table ID)") }
         guard let iccNode = m["icc"] else { throw fail("\(path).icc", node, "missing (the partner's ICC domain name)") }
         guard let partnerNode = m["partner"] else { throw fail("\(path).partner", node, "missing (the partner's ap_title)") }
@@ -338,6 +341,12 @@ private struct YAMLConfigReader {
         if let n = m["vcc_read"] { t.vccRead = try notedStringList(n, "\(path).vcc_read") }
         if let n = m["vcc_write"] { t.vccWrite = try notedStringList(n, "\(path).vcc_write") }
         if let n = m["transfer_sets"] { t.transferSets = try integer(n, "\(path).transfer_sets", Int.self) }
+        if let n = m["vcc_messages"] { t.vccMessages = try bool(n, "\(path).vcc_messages") }
+        if let n = m["message_info_references"] {
+            for (i, item) in try sequence(n, "\(path).message_info_references").enumerated() {
+                t.messageInfoReferences.append(try integer(item, "\(path).message_info_references[\(i)]", Int32.self))
+            }
+        }
         return t
     }
 

@@ -31,6 +31,10 @@ extension TASE2Configuration {
             out += "    vcc_read: \(flowList(t.vccRead))\n"
             out += "    vcc_write: \(flowList(t.vccWrite))\n"
             out += "    transfer_sets: \(t.transferSets)\n"
+            if !t.vccMessages { out += "    vcc_messages: false\n" }
+            if !t.messageInfoReferences.isEmpty {
+                out += "    message_info_references: [" + t.messageInfoReferences.map(String.init).joined(separator: ", ") + "]\n"
+            }
         }
 
         out += points.isEmpty ? "points: []\n" : "points:\n"

@@ -77,6 +77,10 @@ public struct BilateralTableConfig: Hashable, Sendable {
     public var vccWrite: [String]
     /// DS transfer sets in this ICC.
     public var transferSets: Int
+    /// Information messages (Block 4) this partner may receive: VCC-scope ones at all, and only
+    /// these InfoReference values (empty: any). ICC-scope messages of its own ICC always go.
+    public var vccMessages = true
+    public var messageInfoReferences: [Int32] = []
 
     public init(id: String, icc: String, partnerAPTitle: OID, partnerAEQualifier: Int64? = nil, vccRead: [String] = ["*"],
                 vccWrite: [String] = [], transferSets: Int = 100) {

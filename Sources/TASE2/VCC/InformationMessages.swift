@@ -33,10 +33,14 @@ extension VirtualControlCentre {
         return state.withLock { s in
             s.imEnabled.sorted().compactMap { id -> (UInt64, [UInt8])? in
                 guard let b = s.bindings[id] else { return nil }
-                if case .icc(let d) = scope {
-                    guard let t = b.table.map({ tables[$0] }) else { return configuration.vcc.openMode ? (id, pdu) : nil }
-                    guard t.icc == d else { return nil }
+                guard let t = b.table.map({ tables[$0] }) else { return configuration.vcc.openMode ? (id, pdu) : nil }
+                // The bilateral table decides (libtase2: InfoReference and VCC scope).
+                switch scope {
+                case .icc(let d): guard t.icc == d else { return nil }
+                case .vcc: guard t.config.vccMessages else { return nil }
                 }
+                let refs = t.config.messageInfoReferences
+                guard refs.isEmpty || refs.contains(infoReference) else { return nil }
                 return (id, pdu)
             }
         }
