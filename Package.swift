@@ -15,12 +15,14 @@ let package = Package(
         .library(name: "MMS", targets: ["MMS"]),
         .library(name: "MMSNIO", targets: ["MMSNIO"]),
         .library(name: "TASE2", targets: ["TASE2"]),
+        .library(name: "TASE2TLS", targets: ["TASE2TLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // YAML for the configuration file: the one mature Swift YAML parser, with line marks for errors.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
@@ -36,9 +38,15 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
+        // TLS (IEC 62351-4), apart so that the rest does not wait for BoringSSL to build.
+        .target(
+            name: "TASE2TLS",
+            dependencies: ["MMSNIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strict),
         .executableTarget(
             name: "tase2",
-            dependencies: ["TASE2", "MMS", "MMSNIO", "BER", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["TASE2", "TASE2TLS", "MMS", "MMSNIO", "BER", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict),
@@ -66,6 +74,10 @@ let package = Package(
         .testTarget(
             name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
         .testTarget(name: "TASE2Tests", dependencies: ["TASE2", "MMS", "MMSNIO", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
+        .testTarget(
+            name: "TLSTests",
+            dependencies: ["TASE2TLS", "MMSNIO", "MMS", "InteropFixture", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            resources: [.copy("Fixtures")], swiftSettings: strict),
         // Against stacks we did not write (libiec61850, hat-drivers) and tshark; run by scripts/test-all.sh and in CI.
         .testTarget(
             name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture", "TASE2"], swiftSettings: strict),

@@ -21,6 +21,8 @@ public enum MMSClient {
         public var connectTimeout: TimeAmount
         /// informationReports kept for a reader that falls behind; past this they are dropped and logged.
         public var reportBufferSize: Int
+        /// Handlers to put in front of the MMS handler (TLS, from `TASE2TLS`).
+        public var pipelinePrelude: (@Sendable (any Channel) throws -> Void)?
 
         public init(host: String, port: Int = 102,
                     local: OSIAddress = OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12),
@@ -59,6 +61,7 @@ public enum MMSClient {
                 role: .calling, configuration: smConfig, device: device, timeouts: configuration.timeouts, associationID: id,
                 reportBufferSize: configuration.reportBufferSize, logger: logger, eventLoop: channel.eventLoop)
             handler.establishPromise = established
+            try configuration.pipelinePrelude?(channel)
             try channel.pipeline.syncOperations.addHandler(handler)
         }.get()
         do {

@@ -20,6 +20,8 @@ public final class MMSServer: Service, Sendable {
         /// Connections beyond this are closed at once (and logged).
         public var maxConnections: Int
         public var reportBufferSize: Int
+        /// Handlers to put in front of the MMS handler of each connection (TLS, from `TASE2TLS`).
+        public var pipelinePrelude: (@Sendable (any Channel) throws -> Void)?
 
         public init(host: String = "0.0.0.0", port: Int = 102,
                     local: OSIAddress = OSIAddress(apTitle: [1, 1, 1, 999, 1], aeQualifier: 12),
@@ -120,6 +122,7 @@ public final class MMSServer: Service, Sendable {
         handler.registry = { [self] id, association in
             self.live.withLock { $0[id] = association }
         }
+        try configuration.pipelinePrelude?(child)
         try child.pipeline.syncOperations.addHandler(handler)
     }
 }

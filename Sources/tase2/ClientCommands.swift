@@ -4,7 +4,9 @@ import Foundation
 import Logging
 import MMS
 import MMSNIO
+import NIOSSL
 import TASE2
+import TASE2TLS
 
 /// Where the remote VCC is and who we are to it.
 struct PartnerOptions: ParsableArguments {
@@ -20,13 +22,19 @@ struct PartnerOptions: ParsableArguments {
     var remoteApTitle: String = "1.1.1.999.1"
     @Option(name: .long, help: "The remote AE-qualifier.")
     var remoteAeQualifier: Int64 = 12
+    @Option(name: .long, help: "TLS (IEC 62351-4): PEM certificate(s) to trust for the remote VCC.")
+    var tlsCa: String?
 
     func configuration() throws -> MMSClient.Configuration {
         guard let local = OID(apTitle), let remote = OID(remoteApTitle) else {
             throw ValidationError("AP-titles are dotted object identifiers, e.g. 1.1.1.999")
         }
-        return MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
-                                       remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
+        let config = MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
+                                             remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
+        guard let tlsCa else { return config }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tlsCa))
+        return try config.withTLS(tls, serverHostname: host)
     }
 
     var logger: Logger {

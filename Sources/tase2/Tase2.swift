@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOSSL
 import TASE2
+import TASE2TLS
 
 /// The `tase2` command line tool: serve a VCC, check a configuration file, print the demo configuration.
 @main
@@ -23,8 +26,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on (overrides vcc.host).")
     var host: String?
 
-    @Option(name: .long, help: "TCP port (overrides vcc.port).")
+    @Option(name: .long, help: "TCP port (overrides vcc.port; with TLS the default is 3782).")
     var port: Int?
+
+    @Option(name: .long, help: "TLS (IEC 62351-4): PEM certificate chain of this VCC.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "TLS: PEM private key of the certificate.")
+    var tlsKey: String?
 
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -55,7 +64,19 @@ struct ServeCommand: AsyncParsableCommand {
             configuration = DemoConfiguration.make()
         }
         if let host { configuration.vcc.host = host }
-        if let port { configuration.vcc.port = port }
+        if let port { configuration.vcc.port = port } else if tlsCert != nil { configuration.vcc.port = TASE2TLS.port }
+        var tls: (@Sendable (any Channel) throws -> Void)?
+        if let tlsCert {
+            guard let tlsKey else { throw ValidationError("--tls-cert needs --tls-key") }
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tlsKey, format: .pem)
+                tls = try TASE2TLS.server(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            } catch {
+                printError("TLS: \(error)")
+                throw ExitCode.failure
+            }
+        }
         do {
             try configuration.validate()
         } catch {
@@ -64,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logServed(configuration, source: config ?? "demo model (simulated values)", logger: logger)
         do {
-            try await Serve.run(configuration, simulate: config == nil, logger: logger)
+            try await Serve.run(configuration, simulate: config == nil, logger: logger, tls: tls)
         } catch let error as ConfigurationError {
             printError(error.description)
             throw ExitCode.failure

@@ -47,6 +47,20 @@ struct CLITests {
         _ = await server.stop()
     }
 
+    @Test func overTLS() async throws {
+        let fixtures = Interop.repoRoot.appendingPathComponent("Tests/TLSTests/Fixtures")
+        let cert = fixtures.appendingPathComponent("vcc-test.cert.pem").path
+        let key = fixtures.appendingPathComponent("vcc-test.key.pem").path
+        let server = try await DemoServer(extra: ["--tls-cert", cert, "--tls-key", key])
+        let port = "\(server.port)"
+        let read = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", cert, "ICC1/Bilateral_Table_ID"])
+        #expect(read.status == 0 && read.out.contains("\"BLT_ICC1\""), "\(read.err)")
+        // Without TLS the same server does not associate.
+        let plain = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID"], seconds: 20)
+        #expect(plain.status != 0)
+        _ = await server.stop()
+    }
+
     @Test func checkConfigNamesFileLineAndField() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
         try "vcc:\n  port: 102\n  edition: \"2001.01\"\nbilateral_tables: []\n".write(to: file, atomically: true, encoding: .utf8)

@@ -12,14 +12,14 @@ final class DemoServer: Sendable {
     let process: PeerProcess
     let port: Int
 
-    init(logLevel: String = "info") async throws {
+    init(logLevel: String = "info", extra: [String] = []) async throws {
         // Ask the system for a free port, then hand it to the server.
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         port = probe.localAddress?.port ?? 0
         try await probe.close()
         let binary = Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw PeerError("no \(binary): run swift build first") }
-        process = try PeerProcess(binary, ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", logLevel])
+        process = try PeerProcess(binary, ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", logLevel] + extra)
         let deadline = Date().addingTimeInterval(20)
         while !process.stderr.contains("MMS server listening") {
             guard Date() < deadline, process.process.isRunning else { throw PeerError("tase2 serve did not start: \(process.stderr)") }

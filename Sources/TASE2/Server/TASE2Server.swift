@@ -12,14 +12,16 @@ public final class TASE2Server: Service, Sendable {
     public let mms: MMSServer
     let logger: Logger
 
-    public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2")) throws {
+    /// `pipelinePrelude` puts handlers in front of each connection (TLS: `TASE2TLS.server`).
+    public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2"),
+                pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil) throws {
         vcc = try VirtualControlCentre(configuration: configuration, logger: logger)
         let v = configuration.vcc
-        mms = MMSServer(
-            configuration: MMSServer.Configuration(
-                host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
-                limits: MMSLimits(maxPDUSize: v.maxPDUSize)),
-            device: vcc, logger: logger)
+        var mmsConfig = MMSServer.Configuration(
+            host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
+            limits: MMSLimits(maxPDUSize: v.maxPDUSize))
+        mmsConfig.pipelinePrelude = pipelinePrelude
+        mms = MMSServer(configuration: mmsConfig, device: vcc, logger: logger)
         self.logger = logger
     }
 

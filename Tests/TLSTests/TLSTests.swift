@@ -1,0 +1,42 @@
+import Foundation
+import InteropFixture
+import MMS
+import MMSNIO
+import NIOCore
+import NIOPosix
+import NIOSSL
+import TASE2TLS
+import Testing
+
+/// A self-signed test certificate for localhost / 127.0.0.1 (test fixture only, never a real key).
+func fixture(_ name: String) throws -> String {
+    guard let url = Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil) else { throw CancellationError() }
+    return url.path
+}
+
+@Suite("TLS (IEC 62351-4)")
+struct TLSTests {
+    @Test func associationOverTLS() async throws {
+        let cert = try NIOSSLCertificate.fromPEMFile(try fixture("vcc-test.cert.pem"))
+        let key = try NIOSSLPrivateKey(file: try fixture("vcc-test.key.pem"), format: .pem)
+        let serverTLS = TLSConfiguration.makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key))
+        let config = try MMSServer.Configuration(host: "127.0.0.1", port: 0).withTLS(serverTLS)
+        try await withServer(Fixture.makeDevice(), configuration: config) { _, port in
+            var clientTLS = TLSConfiguration.makeClientConfiguration()
+            clientTLS.trustRoots = .certificates(cert)
+            let a = try await MMSClient.connect(try clientConfig(port).withTLS(clientTLS, serverHostname: "localhost"))
+            #expect(try await a.identify().vendorName == "FreeTase2")
+            #expect(try await a.read(.vmdSpecific("VMD_Counter")) == .integer(42))
+            try await a.conclude()
+
+            // A client that does not trust the certificate cannot associate.
+            let untrusting = try clientConfig(port).withTLS(TLSConfiguration.makeClientConfiguration(), serverHostname: "localhost")
+            await #expect(throws: (any Error).self) { _ = try await MMSClient.connect(untrusting) }
+            // Nor can a plain (non-TLS) client.
+            var plain = clientConfig(port)
+            plain.timeouts = MMSTimeouts(associate: .seconds(2))
+            plain.connectTimeout = .seconds(2)
+            await #expect(throws: (any Error).self) { _ = try await MMSClient.connect(plain) }
+        }
+    }
+}
