@@ -589,6 +589,11 @@ async def amain(args):
           'page_size': args.page_size,
           'report_interval': args.report_interval})
 
+    await serve_until_signal(server)
+
+
+async def serve_until_signal(server):
+    """Runs until SIGTERM/SIGINT or the server closes, then closes it and says so."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -44,9 +44,7 @@ stdout is JSON lines:
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import time
 
@@ -657,19 +655,7 @@ async def amain(args):
     port = server.info.addresses[0].port
     emit({'event': 'listening', 'port': port, 'host': args.host})
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    closed = asyncio.ensure_future(server.wait_closing())
-    stopped = asyncio.ensure_future(stop.wait())
-    await asyncio.wait([closed, stopped], return_when=asyncio.FIRST_COMPLETED)
-    for f in (closed, stopped):
-        f.cancel()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(server.async_close(), 5)
-    emit({'event': 'stopped'})
+    await hat_server.serve_until_signal(server)
 
 
 def main():

@@ -73,16 +73,8 @@ struct HatServerTests {
     @Test("our client runs the service list against hat.drivers.mms and receives its informationReports")
     func ourClientAgainstHatServer() async throws {
         try Interop.requirePeers()
-        let server = try PeerProcess(Interop.python, [Interop.script("hat_server.py"), "0", "--report-interval", "0.3"])
+        let (server, port) = try await PeerProcess.startServer("hat_server.py", ["--report-interval", "0.3"])
         defer { server.terminate() }
-        var port = 0
-        for await line in server.lines {
-            if let o = jsonObject(line), o["event"] as? String == "listening", let p = o["port"] as? Int {
-                port = p
-                break
-            }
-        }
-        try #require(port > 0, "hat server did not start: \(server.stderr)")
         let a = try await MMSClient.connect(clientConfig(port))
         let id = try await a.identify()
         #expect(!id.vendorName.isEmpty)

@@ -11,16 +11,8 @@ struct TASE2ClientInteropTests {
     @Test("association check, typed read, a critical transfer set's reports and our ACKs")
     func clientAgainstHatTASE2Server() async throws {
         try Interop.requirePeers()
-        let server = try PeerProcess(Interop.python, [Interop.script("hat_tase2_server.py"), "0"])
+        let (server, port) = try await PeerProcess.startServer("hat_tase2_server.py", [])
         defer { server.terminate() }
-        var port = 0
-        for await line in server.lines {
-            if let o = jsonObject(line), o["event"] as? String == "listening", let p = o["port"] as? Int {
-                port = p
-                break
-            }
-        }
-        try #require(port > 0, "hat TASE.2 server did not start: \(server.stderr)")
         let c = try await TASE2Client.connect(MMSClient.Configuration(host: "127.0.0.1", port: port))
         #expect(c.icc == "ICC1" && c.bilateralTableID == "HAT_BLT" && c.edition == .v2000 && c.supportedBlocks == [1, 2])
         let line = try await c.read("Line1_MW", in: .vcc, as: .realQ)

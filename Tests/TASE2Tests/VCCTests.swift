@@ -43,6 +43,20 @@ func testConfiguration(port: Int = 0) -> TASE2Configuration {
 
 func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
 
+/// Associates (id 11), reserves DSTrans1 and enables it on DS_Server with `configure` applied.
+func enableDSTrans1(_ vcc: VirtualControlCentre, _ clock: TransferSetTimingTests.FakeClock, id: UInt64 = 11,
+                    _ configure: (inout DSTransferSet) -> Void) async throws -> (AssociationContext, Double) {
+    let ctx = fakeAssociation(id: id)
+    await vcc.associationEstablished(ctx)
+    _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
+    var d = DSTransferSet()
+    d.dataSetName = icc1("DS_Server")
+    configure(&d)
+    d.status = true
+    #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [d.data(.v2000)], for: ctx) == [.success])
+    return (ctx, clock.now())
+}
+
 /// An association of BLT_A's partner (1.1.1.999/12), for driving a VCC without a network.
 func fakeAssociation(id: UInt64) -> AssociationContext {
     let request = AssociationRequest(callingAPTitle: [1, 1, 1, 999], callingAEQualifier: 12, applicationContext: [1, 0, 9506, 2, 3],
@@ -279,17 +293,12 @@ struct TransferSetTimingTests {
     @Test func intervalAndIntegritySchedule() async throws {
         let clock = FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let ctx = fakeAssociation(id: 7)
-        await vcc.associationEstablished(ctx)
-        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
-        var dsts = DSTransferSet()
-        dsts.dataSetName = icc1("DS_Server")
-        dsts.interval = 2
-        dsts.integrityCheck = 5
-        dsts.conditions = [.intervalTimeOut, .integrityTimeOut]
-        dsts.startTime = Int32(clock.now()) + 10
-        dsts.status = true
-        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [dsts.data(.v2000)], for: ctx) == [.success])
+        let (ctx, _) = try await enableDSTrans1(vcc, clock, id: 7) { dsts in
+            dsts.interval = 2
+            dsts.integrityCheck = 5
+            dsts.conditions = [.intervalTimeOut, .integrityTimeOut]
+            dsts.startTime = Int32(clock.now()) + 10
+        }
         // Nothing before StartTime + Interval.
         #expect(vcc.dueReports(at: clock.now() + 11.9).isEmpty)
         #expect(vcc.nextDueTime() == clock.now() + 12)
@@ -388,17 +397,12 @@ struct ReportByExceptionTests {
     func setUp(rbe: Bool) async throws -> (VirtualControlCentre, TransferSetTimingTests.FakeClock, AssociationContext) {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let ctx = fakeAssociation(id: 9)
-        await vcc.associationEstablished(ctx)
-        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
-        var dsts = DSTransferSet()
-        dsts.dataSetName = icc1("DS_Server")
-        dsts.integrityCheck = 10
-        dsts.bufferTime = 2
-        dsts.rbe = rbe
-        dsts.conditions = [.objectChange, .integrityTimeOut]
-        dsts.status = true
-        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [dsts.data(.v2000)], for: ctx) == [.success])
+        let (ctx, _) = try await enableDSTrans1(vcc, clock, id: 9) { dsts in
+            dsts.integrityCheck = 10
+            dsts.bufferTime = 2
+            dsts.rbe = rbe
+            dsts.conditions = [.objectChange, .integrityTimeOut]
+        }
         return (vcc, clock, ctx)
     }
 
@@ -457,7 +461,7 @@ struct CriticalTransferTests {
     @Test func acknowledgementsClearOutstandingReportsAndTimeOutsAreReported() async throws {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() }, criticalReportTimeout: 5)
-        let (ctx, t0) = try await enable(vcc, clock) { d in
+        let (ctx, t0) = try await enableDSTrans1(vcc, clock) { d in
             d.interval = 1
             d.conditions = [.intervalTimeOut]
             d.critical = true
@@ -486,7 +490,7 @@ struct CriticalTransferTests {
     @Test func allChangesReportedSendsEveryIntermediateValue() async throws {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let (_, t0) = try await enable(vcc, clock) { d in
+        let (_, t0) = try await enableDSTrans1(vcc, clock) { d in
             d.conditions = [.objectChange]
             d.rbe = true
             d.allChangesReported = true
@@ -502,19 +506,6 @@ struct CriticalTransferTests {
         #expect(items.suffix(3).allSatisfy { $0.variable.name == .vmdSpecific("Line1_MW") })
     }
 
-    /// Associates, reserves DSTrans1 and enables it on DS_Server with `configure` applied.
-    func enable(_ vcc: VirtualControlCentre, _ clock: TransferSetTimingTests.FakeClock,
-                _ configure: (inout DSTransferSet) -> Void) async throws -> (AssociationContext, Double) {
-        let ctx = fakeAssociation(id: 11)
-        await vcc.associationEstablished(ctx)
-        _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: ctx)
-        var d = DSTransferSet()
-        d.dataSetName = icc1("DS_Server")
-        configure(&d)
-        d.status = true
-        #expect(await vcc.write([VariableAccess(icc1("DSTrans1"))], values: [d.data(.v2000)], for: ctx) == [.success])
-        return (ctx, clock.now())
-    }
 }
 
 @Suite("Operator requests and external events")
@@ -522,7 +513,7 @@ struct RequestedReportTests {
     @Test func operatorRequestAndExternalEventsReportTheWholeDataSet() async throws {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() })
-        let (_, t0) = try await CriticalTransferTests().enable(vcc, clock) { d in
+        let (_, t0) = try await enableDSTrans1(vcc, clock) { d in
             d.conditions = [.operatorRequest, .otherExternalEvent]
             d.eventCodeRequested = 7
         }
@@ -641,7 +632,7 @@ struct DeviceControlTests {
     @Test func selectTimesOut() async throws {
         let clock = TransferSetTimingTests.FakeClock()
         let vcc = try VirtualControlCentre(configuration: testConfiguration(), clock: { clock.now() }, selectTimeout: 10)
-        let (ctx, _) = try await CriticalTransferTests().enable(vcc, clock) { d in
+        let (ctx, _) = try await enableDSTrans1(vcc, clock) { d in
             d.interval = 1
             d.conditions = [.intervalTimeOut]
         }

@@ -118,3 +118,16 @@ public func jsonObject(_ line: String) -> [String: Any]? {
     guard let d = line.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return nil }
     return o
 }
+
+extension PeerProcess {
+    /// Starts a peer server script that prints `{"event": "listening", "port": N}` and returns it
+    /// with its port; fails when it never says so.
+    public static func startServer(_ script: String, _ arguments: [String] = []) async throws -> (PeerProcess, Int) {
+        let server = try PeerProcess(Interop.python, [Interop.script(script), "0"] + arguments)
+        for await line in server.lines {
+            if let o = jsonObject(line), o["event"] as? String == "listening", let p = o["port"] as? Int { return (server, p) }
+        }
+        server.terminate()
+        throw PeerError("\(script) did not start: \(server.stderr)")
+    }
+}
