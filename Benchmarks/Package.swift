@@ -5,7 +5,8 @@ import PackageDescription
 let package = Package(
     name: "FreeTase2Benchmarks",
     dependencies: [
-        .package(path: ".."),
+        // The library, by its package name (not the folder it was cloned into).
+        .package(name: "FreeTase2", path: ".."),
         // The peer we measure against: Apple's generic BER/DER codec.
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
@@ -15,10 +16,10 @@ let package = Package(
             name: "CodecBenchmarks",
             dependencies: [
                 "AllocationCounter",
-                .product(name: "MMS", package: "main"),
-                .product(name: "BER", package: "main"),
-                .product(name: "OSI", package: "main"),
-                .product(name: "TASE2", package: "main"),
+                .product(name: "MMS", package: "FreeTase2"),
+                .product(name: "BER", package: "FreeTase2"),
+                .product(name: "OSI", package: "FreeTase2"),
+                .product(name: "TASE2", package: "FreeTase2"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]

@@ -25,7 +25,7 @@ if ! grep -q "inline 8-bit counters" <<<"$probe"; then
     echo "fuzz.sh: the fuzzer binary has no coverage instrumentation" >&2
     exit 1
 fi
-for f in ../shared/vectors/*.vectors/*.hex; do
+for f in Tests/Fixtures/vectors/*.vectors/*.hex; do
     xxd -r -p "$f" | tail -c +8 > "Fuzz/corpus/$(basename "$f" .hex)"
 done
 "$OUT/codec-fuzzer" Fuzz/corpus -max_total_time="$SECONDS_TO_RUN" -artifact_prefix=Fuzz/artifacts/ -max_len=4096

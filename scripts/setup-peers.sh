@@ -3,7 +3,10 @@
 #   - a git-ignored Python venv at .venv (repo root) with pyiec61850-ng
 #     (libiec61850 C MMS stack) and hat-drivers (pure-Python MMS)
 #   - tshark (Debian package) for the wire check
-# Fails (non-zero exit) on any error. Prints the venv's python path last.
+# Fails (non-zero exit) on any error.
+#
+# Its one line on stdout is the venv's Python path, for `PY="$(scripts/setup-peers.sh)"`:
+# everything else (its own progress, pip, apt) goes to stderr, so no installer can pollute it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,24 +16,33 @@ PY="$VENV/bin/python"
 
 log() { echo "setup-peers: $*" >&2; }
 
-if [ ! -x "$PY" ]; then
-    log "creating venv at $VENV"
-    python3 -m venv "$VENV"
-fi
+# Runs a command as root: directly when we are root, else through sudo when it needs no password.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else
+        log "need root to run: $*"
+        return 1
+    fi
+}
 
-if ! "$PY" -c 'import pyiec61850.pyiec61850' >/dev/null 2>&1; then
-    log "installing pyiec61850-ng"
-    "$PY" -m pip install --disable-pip-version-check -q pyiec61850-ng
-fi
+install_peers() {
+    if [ ! -x "$PY" ]; then
+        log "creating venv at $VENV"
+        python3 -m venv "$VENV"
+    fi
 
-if ! "$PY" -c 'import hat.drivers.mms' >/dev/null 2>&1; then
-    log "installing hat-drivers"
-    "$PY" -m pip install --disable-pip-version-check -q hat-drivers
-fi
+    if ! "$PY" -c 'import pyiec61850.pyiec61850' >/dev/null 2>&1; then
+        log "installing pyiec61850-ng"
+        "$PY" -m pip install --disable-pip-version-check -q pyiec61850-ng
+    fi
 
-# Verify both peers really import and that the libiec61850 shared library
-# (which interop/iec61850_client.py drives through ctypes) is mapped.
-"$PY" - <<'PYEOF'
+    if ! "$PY" -c 'import hat.drivers.mms' >/dev/null 2>&1; then
+        log "installing hat-drivers"
+        "$PY" -m pip install --disable-pip-version-check -q hat-drivers
+    fi
+
+    # Verify both peers really import and that the libiec61850 shared library
+    # (which interop/iec61850_client.py drives through ctypes) is mapped.
+    "$PY" - <<'PYEOF'
 import hat.drivers.mms  # noqa: F401
 import pyiec61850.pyiec61850  # noqa: F401  (loads the bundled libiec61850)
 with open('/proc/self/maps') as f:
@@ -39,16 +51,22 @@ if not libs:
     raise SystemExit('libiec61850 shared library is not loaded')
 PYEOF
 
-if ! command -v tshark >/dev/null 2>&1; then
-    log "installing tshark"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y tshark; then
-        log "apt-get install failed; running apt-get update and retrying"
-        apt-get update
-        apt-get install -y tshark
+    if ! command -v tshark >/dev/null 2>&1; then
+        log "installing tshark"
+        export DEBIAN_FRONTEND=noninteractive
+        # A machine that never ran `apt-get update` has empty lists: apt does not know the
+        # package yet. Update first in that case, then install.
+        if ! apt-cache show tshark >/dev/null 2>&1; then
+            log "tshark unknown to apt: running apt-get update"
+            as_root apt-get update
+        fi
+        as_root apt-get install -y --no-install-recommends tshark
+        command -v tshark >/dev/null 2>&1 || { log "tshark still missing after install"; exit 1; }
     fi
-    command -v tshark >/dev/null 2>&1 || { log "tshark still missing after install"; exit 1; }
-fi
 
-log "peers ready"
+    log "peers ready"
+}
+
+# Every byte the installers print goes to stderr; stdout carries only the Python path.
+install_peers >&2
 echo "$PY"

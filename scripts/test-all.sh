@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FREETASE2_PYTHON="$(scripts/setup-peers.sh)"
+[ -x "$FREETASE2_PYTHON" ] || { echo "test-all: setup-peers.sh printed no Python path: '$FREETASE2_PYTHON'" >&2; exit 1; }
 export FREETASE2_PYTHON
 export FREETASE2_INTEROP=1
 swift build --build-tests

@@ -6,6 +6,58 @@ import NIOPosix
 import OSI
 import ServiceLifecycle
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The server could not listen: says where, why, and what an operator can do about it.
+public struct MMSServerError: Error, CustomStringConvertible, Sendable {
+    public enum Reason: Sendable, Equatable {
+        /// A port below 1024 without root or CAP_NET_BIND_SERVICE.
+        case permissionDenied
+        case addressInUse
+        case addressNotAvailable
+        case other(String)
+    }
+
+    public let host: String
+    public let port: Int
+    public let reason: Reason
+
+    init(host: String, port: Int, underlying: any Error) {
+        self.host = host
+        self.port = port
+        if let io = underlying as? IOError {
+            switch io.errnoCode {
+            case EACCES, EPERM: reason = .permissionDenied
+            case EADDRINUSE: reason = .addressInUse
+            case EADDRNOTAVAIL: reason = .addressNotAvailable
+            default: reason = .other("\(io)")
+            }
+        } else {
+            reason = .other("\(underlying)")
+        }
+    }
+
+    public var description: String {
+        let at = "cannot listen on \(host):\(port)"
+        switch reason {
+        case .permissionDenied:
+            return "\(at): permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability); "
+                + "use another port, e.g. --port 10102, or grant the capability: sudo setcap cap_net_bind_service=+ep <path to tase2>"
+        case .addressInUse:
+            return "\(at): the port is already in use by another program; stop it or choose another port (--port)"
+        case .addressNotAvailable:
+            return "\(at): no interface of this machine has that address; check --host"
+        case .other(let why):
+            return "\(at): \(why)"
+        }
+    }
+}
 
 /// An MMS server: listens, associates any conformant MMS client, and serves a
 /// `VirtualManufacturingDevice`. Runs as a ServiceLifecycle `Service`.
@@ -80,8 +132,9 @@ public final class MMSServer: Service, Sendable {
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
         } catch {
-            bound.withLock { $0 = .failure(error) }
-            throw error
+            let failure = MMSServerError(host: configuration.host, port: configuration.port, underlying: error)
+            bound.withLock { $0 = .failure(failure) }
+            throw failure
         }
         serverChannel.withLock { $0 = channel }
         if let address = channel.localAddress { bound.withLock { $0 = .success(address) } }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import MMSNIO
 import TASE2
 import TASE2TLS
 
@@ -88,6 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
             try await Serve.run(configuration, simulate: config == nil, logger: logger, tls: tls)
         } catch let error as ConfigurationError {
             printError(error.description)
+            throw ExitCode.failure
+        } catch let error as MMSServerError {
+            // One line an operator can act on (e.g. port 102 without the right to bind it), not a stack trace.
+            printError("tase2 serve: \(error)")
             throw ExitCode.failure
         }
     }

@@ -4,8 +4,7 @@ import TestSupport
 
 /// Runs `tase2 ARGS` and returns its exit status and output.
 func tase2(_ args: [String], seconds: Double = 30) async throws -> (status: Int32, out: String, err: String) {
-    let binary = Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path
-    let p = try PeerProcess(binary, args)
+    let p = try PeerProcess(try Tase2Binary.path(), args)
     for await _ in p.lines {}
     let status = await p.wait(seconds: seconds)
     return (status, p.stdout, p.stderr)
@@ -58,6 +57,17 @@ struct CLITests {
         // Without TLS the same server does not associate.
         let plain = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID"], seconds: 20)
         #expect(plain.status != 0)
+        _ = await server.stop()
+    }
+
+    /// The first command a newcomer runs must end in one line that says what to do, never a stack trace.
+    @Test func serveOnABusyPortEndsWithOneClearLine() async throws {
+        let server = try await DemoServer()
+        let r = try await tase2(["serve", "--host", "127.0.0.1", "--port", "\(server.port)"])
+        #expect(r.status == 1)
+        let last = r.err.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last == "tase2 serve: cannot listen on 127.0.0.1:\(server.port): the port is already in use by another program; stop it or choose another port (--port)", "\(r.err)")
+        #expect(!r.err.contains("Fatal error") && !r.err.contains("IOError"), "\(r.err)")
         _ = await server.stop()
     }
 

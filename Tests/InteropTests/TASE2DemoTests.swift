@@ -17,9 +17,7 @@ final class DemoServer: Sendable {
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         port = probe.localAddress?.port ?? 0
         try await probe.close()
-        let binary = Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw PeerError("no \(binary): run swift build first") }
-        process = try PeerProcess(binary, ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", logLevel] + extra)
+        process = try PeerProcess(try Tase2Binary.path(), ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--log-level", logLevel] + extra)
         let deadline = Date().addingTimeInterval(20)
         while !process.stderr.contains("MMS server listening") {
             guard Date() < deadline, process.process.isRunning else { throw PeerError("tase2 serve did not start: \(process.stderr)") }

@@ -230,3 +230,15 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     }
     func take() -> [[UInt8]] { lock.withLock { defer { payloads = [] }; return payloads } }
 }
+
+@Suite("A server that cannot listen says why", .timeLimit(.minutes(1)))
+struct ListenErrorTests {
+    @Test func portInUseIsAClearError() async throws {
+        try await withServer(Fixture.makeDevice()) { _, port in
+            let second = MMSServer(configuration: .init(host: "127.0.0.1", port: port), device: Fixture.makeDevice())
+            let error = await #expect(throws: MMSServerError.self) { try await second.run() }
+            #expect(error?.reason == .addressInUse)
+            #expect(error?.description == "cannot listen on 127.0.0.1:\(port): the port is already in use by another program; stop it or choose another port (--port)")
+        }
+    }
+}

@@ -10,7 +10,7 @@ struct MalformedInputTests {
     /// at a TPKT boundary, yields nothing yet).
     @Test(arguments: ["008", "011", "019", "045", "052", "065", "070"])
     func everyTruncation(prefix: String) throws {
-        let full = try SharedFiles.vector("01", prefix: prefix)
+        let full = try Fixtures.vector("01", prefix: prefix)
         var ctx = PresentationContexts()
         let tsdu = Array(full.dropFirst(7))  // after TPKT and the DT header
         for n in 0..<tsdu.count {

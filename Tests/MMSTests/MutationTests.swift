@@ -44,7 +44,7 @@ struct MutationTests {
     @Test func decodersOnlyThrowTypedErrors() throws {
         var rng = SplitMix64(state: 0xF7EE_7A5E_2026)
         var decoded = 0, failed = 0
-        for v in try SharedFiles.vectorFiles() {
+        for v in try Fixtures.vectorFiles() {
             let tsdu = Array(v.bytes.dropFirst(7))
             for _ in 0..<Self.rounds {
                 let m = mutate(tsdu, &rng)
@@ -67,7 +67,7 @@ struct MutationTests {
     /// A server state machine fed mutated PDUs keeps answering or aborts cleanly.
     @Test func stateMachineSurvivesGarbage() throws {
         var rng = SplitMix64(state: 42)
-        let datas = try SharedFiles.vectorFiles().filter { $0.capture.hasPrefix("01") && $0.name.contains("_c2s_") && $0.name.contains("confirmed") }
+        let datas = try Fixtures.vectorFiles().filter { $0.capture.hasPrefix("01") && $0.name.contains("_c2s_") && $0.name.contains("confirmed") }
         #expect(!datas.isEmpty)
         for round in 0..<200 {
             var l = Loopback()

@@ -12,7 +12,7 @@ struct CaptureDecode {
     var connectionRequests = 0
 
     init(_ file: String) throws {
-        let packets = try readPcap(try SharedFiles.data(file))
+        let packets = try readPcap(try Fixtures.data(file))
         var tcp = TCPReassembler()
         struct Stream {
             var tpkt = TPKTStreamDecoder()
@@ -52,7 +52,7 @@ struct CaptureDecode {
 
 @Suite("Production capture between utility control centres")
 struct RealCaptureTests {
-    static let file = "vectors/real/iccp_utility_switchover_anon.pcap"
+    static let file = "real/iccp_utility_switchover_anon.pcap"
 
     @Test("every MMS PDU decodes; counts by service match the capture")
     func countsByService() throws {

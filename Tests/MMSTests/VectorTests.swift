@@ -72,8 +72,8 @@ func kind(of d: Decoded) -> String {
 struct VectorTests {
     @Test("every vector decodes through all layers to the service its name says")
     func everyVectorDecodes() throws {
-        let files = try SharedFiles.vectorFiles()
-        #expect(files.count >= 90, "expected the shared vectors; found \(files.count)")
+        let files = try Fixtures.vectorFiles()
+        #expect(files.count >= 90, "expected the fixture vectors; found \(files.count)")
         var contexts: [String: PresentationContexts] = [:]
         var decodedCount = 0
         for f in files where !f.capture.hasPrefix("06") || !f.name.contains("Malformed") {
@@ -96,7 +96,7 @@ struct VectorTests {
     func reencodeRoundTrip() throws {
         var identical = 0
         var checked = 0
-        for f in try SharedFiles.vectorFiles() where !f.name.contains("Malformed") {
+        for f in try Fixtures.vectorFiles() where !f.name.contains("Malformed") {
             var ctx = PresentationContexts()
             for d in try decodeVector(f.bytes, contexts: &ctx) {
                 switch d {
@@ -127,11 +127,11 @@ struct VectorTests {
 
     @Test("the negative vector (libiec61850's malformed listOfVariable report) is a typed error")
     func malformedReportRejected() throws {
-        let bytes = try SharedFiles.vector("06", prefix: "012")
+        let bytes = try Fixtures.vector("06", prefix: "012")
         var ctx = PresentationContexts()
         #expect(throws: BERError.self) { _ = try decodeVector(bytes, contexts: &ctx) }
         // The good report of the same content decodes.
-        let good = try SharedFiles.vector("01", prefix: "045")
+        let good = try Fixtures.vector("01", prefix: "045")
         let d = try decodeVector(good, contexts: &ctx)
         guard case .message(.data(.unconfirmed(.informationReport(let rep))), _)? = d.first else {
             Issue.record("no report")

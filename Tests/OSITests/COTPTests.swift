@@ -5,7 +5,7 @@ import TestSupport
 @Suite("COTP and TPKT")
 struct COTPTests {
     @Test func connectionRequestFromLibiec61850() throws {
-        let bytes = try SharedFiles.vector("01", prefix: "004")
+        let bytes = try Fixtures.vector("01", prefix: "004")
         #expect(try TPKT.frameLength(header: bytes) == bytes.count)
         guard case .connectionRequest(let cr) = try TPDU.decode(Array(bytes.dropFirst(4))) else {
             Issue.record("not a CR")

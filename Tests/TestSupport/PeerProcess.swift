@@ -131,3 +131,23 @@ extension PeerProcess {
         throw PeerError("\(script) did not start: \(server.stderr)")
     }
 }
+
+/// The `tase2` executable of this build: beside the test bundle (whatever the build folder or
+/// configuration), else in `.build/debug`. `swift build --build-tests` and `swift test` build it.
+public enum Tase2Binary {
+    public static func path() throws -> String {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let arg0 = CommandLine.arguments.first {
+            var dir = URL(fileURLWithPath: arg0).deletingLastPathComponent()
+            // Inside an .xctest bundle on Darwin the executable sits in Contents/MacOS.
+            for _ in 0..<4 {
+                candidates.append(dir.appendingPathComponent("tase2").path)
+                dir.deleteLastPathComponent()
+            }
+        }
+        candidates.append(Interop.repoRoot.appendingPathComponent(".build/debug/tase2").path)
+        if let found = candidates.first(where: { fm.isExecutableFile(atPath: $0) }) { return found }
+        throw PeerError("no tase2 executable beside the tests (looked in \(candidates.joined(separator: ", "))); build it with `swift build`")
+    }
+}

@@ -1,13 +1,13 @@
 import Foundation
 
-/// Finds `shared/` (the project's captures and notes) beside the package, or at
-/// `$FREETASE2_SHARED`. Tests fail, never skip, when it is missing.
-public enum SharedFiles {
+/// The captures the tests use, in `Tests/Fixtures` of this repository (see its README for where
+/// they come from). Tests fail, never skip, when a fixture is missing.
+public enum Fixtures {
     public static var root: URL {
-        if let env = ProcessInfo.processInfo.environment["FREETASE2_SHARED"] { return URL(fileURLWithPath: env) }
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }  // Tests/TestSupport/Vectors.swift → package root
-        return dir.deletingLastPathComponent().appendingPathComponent("shared")
+        dir.deleteLastPathComponent()  // Tests/TestSupport/Vectors.swift → Tests/TestSupport
+        dir.deleteLastPathComponent()  // → Tests
+        return dir.appendingPathComponent("Fixtures")
     }
 
     public static var vectors: URL { root.appendingPathComponent("vectors") }
@@ -34,6 +34,7 @@ public enum SharedFiles {
         return v.bytes
     }
 
+    /// A fixture file by its path under `Tests/Fixtures`.
     public static func data(_ relative: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: root.appendingPathComponent(relative)))
     }
