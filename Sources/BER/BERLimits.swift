@@ -7,11 +7,15 @@ public struct BERLimits: Hashable, Sendable {
     public var maxElementLength: Int
     /// Largest input handed to one decode call.
     public var maxInputLength: Int
+    /// Deepest nesting of structures and arrays inside one MMS Data value (or type
+    /// description): the association's negotiated dataStructureNestingLevel.
+    public var maxDataNesting: Int
 
-    public init(maxDepth: Int = 64, maxElementLength: Int = 16 << 20, maxInputLength: Int = 16 << 20) {
+    public init(maxDepth: Int = 64, maxElementLength: Int = 16 << 20, maxInputLength: Int = 16 << 20, maxDataNesting: Int = 64) {
         self.maxDepth = maxDepth
         self.maxElementLength = maxElementLength
         self.maxInputLength = maxInputLength
+        self.maxDataNesting = maxDataNesting
     }
 
     public static let `default` = BERLimits()

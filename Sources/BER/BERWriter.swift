@@ -7,6 +7,11 @@
 /// to the same buffer (MMS, then presentation, session, COTP, TPKT), so a PDU is
 /// framed without a copy. `reset()` keeps the capacity, so a writer reused for
 /// reports allocates nothing per report.
+///
+/// A writer can also fill memory it does not own (`withExternalStorage`), such as the
+/// buffer that will be written to the socket, so that a PDU is encoded exactly once, in
+/// place. Should the PDU outgrow that memory, the writer moves to storage of its own and
+/// carries on; the caller sees it in `usesExternalStorage`.
 public struct BERWriter: ~Copyable, @unchecked Sendable {
     // A uniquely owned buffer (the type is non-copyable), so writes need no
     // uniqueness or bounds checks beyond `reserve`.
@@ -14,14 +19,42 @@ public struct BERWriter: ~Copyable, @unchecked Sendable {
     @usableFromInline var capacity: Int
     /// Index of the first written byte in the buffer.
     @usableFromInline var start: Int
+    /// False while writing into borrowed memory (which this writer must never free).
+    @usableFromInline var ownsStorage: Bool
 
     public init(capacity: Int = 512) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
         start = self.capacity
+        ownsStorage = true
     }
 
-    deinit { base.deallocate() }
+    init(borrowing storage: UnsafeMutableRawBufferPointer) {
+        capacity = storage.count
+        base = storage.baseAddress!.bindMemory(to: UInt8.self, capacity: storage.count)
+        start = capacity
+        ownsStorage = false
+    }
+
+    deinit { if ownsStorage { base.deallocate() } }
+
+    /// Runs `body` with a writer that fills `storage` from its end. When `body` returns,
+    /// either the bytes are the last `count` bytes of `storage` (`usesExternalStorage` is
+    /// true), or the PDU did not fit and the writer holds them in memory of its own.
+    /// The writer must not escape `body`.
+    public static func withExternalStorage<R>(
+        _ storage: UnsafeMutableRawBufferPointer, _ body: (inout BERWriter) throws -> R
+    ) rethrows -> R {
+        guard storage.count >= 16, storage.baseAddress != nil else {
+            var w = BERWriter(capacity: 512)
+            return try body(&w)
+        }
+        var w = BERWriter(borrowing: storage)
+        return try body(&w)
+    }
+
+    /// True while the bytes are in the borrowed memory of `withExternalStorage`.
+    public var usesExternalStorage: Bool { !ownsStorage }
 
     /// Bytes written so far.
     @inlinable public var count: Int { capacity - start }
@@ -53,10 +86,25 @@ public struct BERWriter: ~Copyable, @unchecked Sendable {
         while newCapacity - used < n { newCapacity *= 2 }
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         (newBase + (newCapacity - used)).update(from: base + start, count: used)
-        base.deallocate()
+        if ownsStorage { base.deallocate() }
         base = newBase
         capacity = newCapacity
         start = newCapacity - used
+        ownsStorage = true
+    }
+
+    /// Makes room for `n` bytes in front of what is written, leaving them uninitialised for
+    /// the caller to fill through `withUnsafeMutableWrittenBytes` (lower layers that must
+    /// rearrange what is written, such as COTP segmentation).
+    public mutating func prependUninitialized(_ n: Int) {
+        precondition(n >= 0)
+        reserve(n)
+        start -= n
+    }
+
+    /// Gives mutable access to the written bytes (`count` of them, first to last).
+    public mutating func withUnsafeMutableWrittenBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: base + start, count: count))
     }
 
     // MARK: Raw bytes

@@ -36,4 +36,33 @@ public enum COTPSegmenter {
         w.prepend(0x03)
         return true
     }
+
+    /// Frames the TSDU held by `w` as TPKT-framed DT TPDUs of at most `maxTPDUSize` octets, in
+    /// place: one frame is prepended; several are made by sliding each chunk forward by the
+    /// headers before it, so the TSDU is never copied to another buffer.
+    public static func prependFrames(to w: inout BERWriter, maxTPDUSize: Int) {
+        if prependSingleFrame(to: &w, maxTPDUSize: maxTPDUSize) { return }
+        let length = w.count
+        let chunk = max(min(maxTPDUSize, TPKT.maxLength - TPKT.headerLength) - 3, 1)
+        let frames = (length + chunk - 1) / chunk
+        w.prependUninitialized(7 * frames)
+        w.withUnsafeMutableWrittenBytes { p in
+            let base = p.baseAddress!
+            for k in 0..<frames {
+                // Chunk k sits after all 7 * frames header bytes; it moves to just after its own header.
+                let from = 7 * frames + k * chunk
+                let header = k * (chunk + 7)
+                let size = min(chunk, length - k * chunk)
+                (base + header + 7).copyMemory(from: base + from, byteCount: size)  // regions may overlap
+                let total = size + 7
+                p[header] = 3
+                p[header + 1] = 0
+                p[header + 2] = UInt8(total >> 8)
+                p[header + 3] = UInt8(total & 0xFF)
+                p[header + 4] = 0x02
+                p[header + 5] = 0xF0
+                p[header + 6] = k == frames - 1 ? 0x80 : 0x00
+            }
+        }
+    }
 }

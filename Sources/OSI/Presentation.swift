@@ -468,3 +468,27 @@ public enum AbortPPDU: Hashable, Sendable {
         return w.toArray()
     }
 }
+
+extension PresentationUserData {
+    /// The one PDV of a fully-encoded User-data, read in place: its presentation context and
+    /// where its single-ASN1-type (or octet-aligned) value lies in `bytes`. The data phase's
+    /// hot path; anything else a data TSDU may carry is an error.
+    public static func singlePDV(in bytes: UnsafeRawBufferPointer, limits: BERLimits = .default) throws -> (contextID: Int64, value: Range<Int>) {
+        try BERReader.withReader(bytes, limits: limits) { r in
+            let e = try r.readElement()
+            try r.expectEnd()
+            guard e.tag == fullyTag else { throw OSIError(.presentation, "data transfer that is not fully-encoded User-data") }
+            var list = try r.contents(of: e)
+            var s = try list.readConstructed(.sequence, "PDV-list")
+            guard list.isAtEnd else { throw OSIError(.presentation, "data transfer with more than one PDV (expected one)") }
+            _ = try s.readOptionalElement(.objectIdentifier)
+            let id = try s.integer(of: s.readElement(.integer, "presentation-context-identifier"))
+            let v = try s.readElement()
+            try s.expectEnd()
+            switch v.tag {
+            case .contextConstructed(0), .context(1): return (id, v.contentOffset..<(v.contentOffset + v.contentLength))
+            default: throw OSIError(.presentation, "presentation data value of type \(v.tag) (expected single-ASN1-type)")
+            }
+        }
+    }
+}

@@ -256,3 +256,31 @@ public struct SPDU: Hashable, Sendable {
         }
     }
 }
+
+extension SPDU {
+    /// Where the user information of a data-transfer TSDU (Give-Tokens + DT) lies in `b`, read
+    /// in place for the data phase's hot path; nil when the TSDU holds another SPDU (which
+    /// `decode` handles). Every length is checked against the TSDU.
+    public static func dataTransferUserInformation(in b: UnsafeRawBufferPointer) throws -> Range<Int>? {
+        guard let first = b.first, first == Kind.data.rawValue else { return nil }
+        var i = 0
+        func header() throws -> Int {
+            guard i + 2 <= b.count else { throw OSIError(.session, "truncated SPDU header", at: i) }
+            i += 1
+            var li = Int(b[i])
+            i += 1
+            if li == 255 {
+                guard i + 2 <= b.count else { throw OSIError(.session, "truncated length", at: i) }
+                li = Int(b[i]) << 8 | Int(b[i + 1])
+                i += 2
+            }
+            guard i + li <= b.count else { throw OSIError(.session, "SPDU parameters overrun the TSDU", at: i) }
+            return li
+        }
+        i += try header()  // Give-Tokens (category 0), possibly with a token item
+        guard i < b.count else { throw OSIError(.session, "Give-Tokens without a following SPDU", at: i) }
+        guard b[i] == Kind.data.rawValue else { throw OSIError(.session, "SPDU \(b[i]) after Give-Tokens; only DT is supported", at: i) }
+        i += try header()  // DT
+        return i..<b.count
+    }
+}

@@ -12,14 +12,18 @@ public struct MMSLimits: Hashable, Sendable {
     public var dataStructureNestingLevel: Int8
     /// Largest TPDU (COTP class 0) proposed or accepted: 128 … 8192.
     public var maxTPDUSize: Int
+    /// Our requests that may wait for a free slot (beyond the negotiated outstanding limit)
+    /// before new ones fail with `limitExceeded`.
+    public var maxQueuedRequests: Int
 
     public init(maxPDUSize: Int32 = 65_000, maxServOutstandingCalled: Int16 = 10, maxServOutstandingCalling: Int16 = 10,
-                dataStructureNestingLevel: Int8 = 10, maxTPDUSize: Int = 8192) {
+                dataStructureNestingLevel: Int8 = 10, maxTPDUSize: Int = 8192, maxQueuedRequests: Int = 10_000) {
         self.maxPDUSize = maxPDUSize
         self.maxServOutstandingCalled = maxServOutstandingCalled
         self.maxServOutstandingCalling = maxServOutstandingCalling
         self.dataStructureNestingLevel = dataStructureNestingLevel
         self.maxTPDUSize = maxTPDUSize
+        self.maxQueuedRequests = maxQueuedRequests
     }
 }
 
@@ -98,7 +102,7 @@ extension InitiateParameters {
             versionNumber: min(request.versionNumber, 1), parameterCBB: cbb, servicesSupported: MMSCapabilities.servicesSupported)
     }
 
-    func negotiated(peerServices: BitString, tpduSize: Int) -> NegotiatedParameters {
+    public func negotiated(peerServices: BitString, tpduSize: Int) -> NegotiatedParameters {
         NegotiatedParameters(
             maxPDUSize: Int(localDetail ?? 65_000), maxServOutstandingCalling: Int(maxServOutstandingCalling),
             maxServOutstandingCalled: Int(maxServOutstandingCalled), dataStructureNestingLevel: dataStructureNestingLevel.map(Int.init),

@@ -52,8 +52,13 @@ public enum MMSData: Hashable, Sendable {
         return try decode(e, in: r)
     }
 
-    /// Decodes the Data element `e` found by `r`.
+    /// Decodes the Data element `e` found by `r`. Structures and arrays may nest no deeper
+    /// than `r.limits.maxDataNesting` (the negotiated dataStructureNestingLevel).
     public static func decode(_ e: BERElement, in r: BERReader) throws -> MMSData {
+        try decode(e, in: r, nesting: 0)
+    }
+
+    static func decode(_ e: BERElement, in r: BERReader, nesting: Int) throws -> MMSData {
         let tag = e.tag
         guard tag.tagClass == .contextSpecific else {
             throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
@@ -62,12 +67,15 @@ public enum MMSData: Hashable, Sendable {
             guard tag.number == 1 || tag.number == 2 else {
                 throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
             }
+            guard nesting < r.limits.maxDataNesting else {
+                throw BERError(.invalidValue("data nested deeper than the negotiated \(r.limits.maxDataNesting) levels"), at: e.offset)
+            }
             var c = try r.contents(of: e)
             var items: [MMSData] = []
             items.reserveCapacity(min(e.contentLength / 5 + 1, 64))
             while !c.isAtEnd {
                 let child = try c.readElement()
-                items.append(try decode(child, in: c))
+                items.append(try decode(child, in: c, nesting: nesting + 1))
             }
             return tag.number == 1 ? .array(items) : .structure(items)
         }

@@ -42,7 +42,19 @@ public indirect enum TypeSpecification: Hashable, Sendable {
         return try decode(e, in: r)
     }
 
+    /// Decodes a type description; structures and arrays nest no deeper than `r.limits.maxDataNesting`.
     public static func decode(_ e: BERElement, in r: BERReader) throws -> TypeSpecification {
+        try decode(e, in: r, nesting: 0)
+    }
+
+    static func decode(_ e: BERElement, in r: BERReader, nesting: Int) throws -> TypeSpecification {
+        if e.tag == .contextConstructed(1) || e.tag == .contextConstructed(2), nesting >= r.limits.maxDataNesting {
+            throw BERError(.invalidValue("type nested deeper than the negotiated \(r.limits.maxDataNesting) levels"), at: e.offset)
+        }
+        func decodeInner(_ t: inout BERReader) throws -> TypeSpecification {
+            let inner = try t.readElement()
+            return try decode(inner, in: t, nesting: nesting + 1)
+        }
         func width(_ what: String) throws -> UInt8 { try r.integer(of: e, as: UInt8.self) }
         func size() throws -> Int32 { try r.integer(of: e, as: Int32.self) }
         switch e.tag {
@@ -53,7 +65,7 @@ public indirect enum TypeSpecification: Hashable, Sendable {
             let n = try c.readElement(.context(1), "numberOfElements")
             let count = try c.integer(of: n, as: UInt32.self)
             var t = try c.readConstructed(.contextConstructed(2), "elementType")
-            let element = try decode(&t)
+            let element = try decodeInner(&t)
             try t.expectEnd()
             try c.expectEnd()
             return .array(packed: packed, count: count, element: element)
@@ -67,7 +79,7 @@ public indirect enum TypeSpecification: Hashable, Sendable {
                 var s = try list.readConstructed(.sequence, "component")
                 let name = try s.readOptionalElement(.context(0)).map { try MMSIdentifier.decode($0, in: s) }
                 var t = try s.readConstructed(.contextConstructed(1), "componentType")
-                comps.append(StructureComponent(name, try decode(&t)))
+                comps.append(StructureComponent(name, try decodeInner(&t)))
                 try t.expectEnd()
                 try s.expectEnd()
             }

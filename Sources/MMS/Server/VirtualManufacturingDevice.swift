@@ -18,8 +18,6 @@ public enum ConfirmedServiceResult: Hashable, Sendable {
     case error(ServiceError)
     /// Reject the request (confirmed-requestPDU reason, e.g. 1 unrecognized-service, 4 invalid-argument).
     case reject(Int64)
-    /// A complete confirmed-ResponsePDU the model encoded itself (large reads straight from storage).
-    case encodedResponse([UInt8])
 }
 
 /// The objects a server hosts: what the MMS server asks of its model. Names are returned in
@@ -52,9 +50,13 @@ public protocol VirtualManufacturingDevice: Sendable {
     /// An unconfirmed informationReport the partner sent us (TASE.2: ACK/NACK of critical reports).
     func received(_ report: InformationReport, for association: AssociationContext) async
     func status(for association: AssociationContext) async -> StatusResponse
-    /// A model that can answer a Read straight from its storage returns the whole encoded
-    /// confirmed-ResponsePDU; nil (the default) lets the dispatcher build it from `read`.
-    func encodedReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext) async throws(ServiceError) -> [UInt8]?
+    /// True when the model answers Reads straight from its storage (`prependReadResponse`).
+    var readsFromStorage: Bool { get }
+    /// A model that answers a Read straight from its storage prepends the whole
+    /// confirmed-ResponsePDU to `w`, synchronously, into the buffer that will be written: no
+    /// value tree, no copy. Only called when `readsFromStorage`.
+    func prependReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext,
+                             to w: inout BERWriter) throws(ServiceError)
 }
 
 extension VirtualManufacturingDevice {
@@ -63,9 +65,9 @@ extension VirtualManufacturingDevice {
     public func associationEnded(_ association: AssociationContext) async {}
     public func received(_ report: InformationReport, for association: AssociationContext) async {}
     public func status(for association: AssociationContext) async -> StatusResponse { StatusResponse() }
-    public func encodedReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext) async throws(ServiceError)
-        -> [UInt8]?
-    { nil }
+    public var readsFromStorage: Bool { false }
+    public func prependReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext,
+                                    to w: inout BERWriter) throws(ServiceError) {}
 }
 
 /// Serves confirmed requests from a `VirtualManufacturingDevice`: the MMS server's dispatch.
@@ -83,9 +85,6 @@ public enum VMDDispatcher {
                 let all = try await device.names(of: q.objectClass, in: q.scope, for: association)
                 return .response(.getNameList(page(all, after: q.continueAfter, maxPDUSize: maxPDUSize)))
             case .read(let q):
-                if let encoded = try await device.encodedReadResponse(q, invokeID: invokeID, for: association) {
-                    return .encodedResponse(encoded)
-                }
                 let results: [AccessResult]
                 switch q.variableAccessSpecification {
                 case .listOfVariable(let vars): results = await device.read(vars, for: association)

@@ -635,17 +635,18 @@ public func currentTime() -> Double {
 // MARK: Reads straight from storage
 
 extension VirtualControlCentre {
-    /// Answers a Read (of variables or of a data set) by encoding points straight from storage:
-    /// no value tree, whatever the number of points. Other targets (system variables, transfer
-    /// sets, errors) take the ordinary path.
-    public func encodedReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext) async throws(ServiceError)
-        -> [UInt8]?
-    {
+    /// Answers a Read (of variables or of a data set) by encoding points straight from storage
+    /// into the buffer that is written: no value tree, whatever the number of points. Other
+    /// targets (system variables, transfer sets, errors) take the ordinary path.
+    public var readsFromStorage: Bool { true }
+
+    public func prependReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext,
+                                    to w: inout BERWriter) throws(ServiceError) {
         enum Item {
             case point(Int)
             case other(AccessResult)
         }
-        return try state.withLock { s throws(ServiceError) -> [UInt8] in
+        try state.withLock { s throws(ServiceError) in
             let accesses: [VariableAccess]
             switch request.variableAccessSpecification {
             case .listOfVariable(let l): accesses = l
@@ -659,7 +660,6 @@ extension VirtualControlCentre {
                 return .other(read(access, &s, association))
             }
             let stateQ = configuration.vcc.stateQShape
-            var w = BERWriter(capacity: 64 + 24 * items.count)
             ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
                                     to: &w) { w in
                 var k = items.count - 1
@@ -671,7 +671,6 @@ extension VirtualControlCentre {
                     k -= 1
                 }
             }
-            return w.toArray()
         }
     }
 }

@@ -60,7 +60,9 @@ public struct MMSServerError: Error, CustomStringConvertible, Sendable {
 }
 
 /// An MMS server: listens, associates any conformant MMS client, and serves a
-/// `VirtualManufacturingDevice`. Runs as a ServiceLifecycle `Service`.
+/// `VirtualManufacturingDevice`. Runs as a ServiceLifecycle `Service`. Every association is
+/// served by a task of the server's own task group, one request at a time in arrival order,
+/// and ends with the server.
 public final class MMSServer: Service, Sendable {
     public struct Configuration: Sendable {
         public var host: String
@@ -69,24 +71,35 @@ public final class MMSServer: Service, Sendable {
         public var local: OSIAddress
         public var limits: MMSLimits
         public var timeouts: MMSTimeouts
-        /// Connections beyond this are closed at once (and logged).
+        /// What peers' answers and reports may make us hold when we act as their client.
+        public var clientLimits: MMSClientLimits
+        /// Connections at once. At the cap a newcomer evicts the oldest connection that has not
+        /// associated yet; established associations are never evicted by newcomers.
         public var maxConnections: Int
-        public var reportBufferSize: Int
+        /// Connections from one address that have not associated yet; past it the oldest of them goes.
+        public var maxPendingPerSource: Int
         /// Handlers to put in front of the MMS handler of each connection (TLS, from `TASE2TLS`).
         public var pipelinePrelude: (@Sendable (any Channel) throws -> Void)?
 
         public init(host: String = "0.0.0.0", port: Int = 102,
                     local: OSIAddress = OSIAddress(apTitle: [1, 1, 1, 999, 1], aeQualifier: 12),
-                    limits: MMSLimits = MMSLimits(), timeouts: MMSTimeouts = MMSTimeouts(), maxConnections: Int = 256,
-                    reportBufferSize: Int = 10_000) {
+                    limits: MMSLimits = MMSLimits(), timeouts: MMSTimeouts = MMSTimeouts(), clientLimits: MMSClientLimits = MMSClientLimits(),
+                    maxConnections: Int = 256, maxPendingPerSource: Int = 16) {
             self.host = host
             self.port = port
             self.local = local
             self.limits = limits
             self.timeouts = timeouts
+            self.clientLimits = clientLimits
             self.maxConnections = maxConnections
-            self.reportBufferSize = reportBufferSize
+            self.maxPendingPerSource = maxPendingPerSource
         }
+    }
+
+    /// One accepted connection, for the accept loop.
+    struct Accepted: Sendable {
+        let handler: NIOLoopBound<MMSChannelHandler>
+        let events: AssociationEventSequence
     }
 
     public let configuration: Configuration
@@ -94,10 +107,10 @@ public final class MMSServer: Service, Sendable {
     let group: any EventLoopGroup
     let logger: Logger
     let live = Mutex<[UInt64: MMSAssociation]>([:])
-    let connections = Atomic<Int>(0)
+    let admission: ConnectionAdmission
     let nextID = Atomic<UInt64>(1)
-    /// Where the listener is bound, once it is (or why it could not be).
-    let bound = Mutex<Result<SocketAddress, any Error>?>(nil)
+    /// Where the listener is bound, once it is (or why it could not be), and who waits for it.
+    let bound = Mutex<(result: Result<SocketAddress, any Error>?, waiters: [CheckedContinuation<SocketAddress, any Error>])>((nil, []))
     let serverChannel = Mutex<(any Channel)?>(nil)
 
     public init(configuration: Configuration, device: some VirtualManufacturingDevice,
@@ -107,49 +120,78 @@ public final class MMSServer: Service, Sendable {
         self.device = device
         self.group = group
         self.logger = logger
+        admission = ConnectionAdmission(maxConnections: configuration.maxConnections, maxPendingPerSource: configuration.maxPendingPerSource)
     }
 
     /// The associations now established.
     public var associations: [MMSAssociation] { live.withLock { Array($0.values) } }
 
+    /// Open connections, associated or not.
+    public var connectionCount: Int { admission.count }
+
     /// The address the server listens on, once bound (useful with port 0).
     public func localAddress() async throws -> SocketAddress {
-        while true {
-            if let r = bound.withLock({ $0 }) { return try r.get() }
-            try await Task.sleep(for: .milliseconds(5))
+        try await withCheckedThrowingContinuation { c in
+            let ready = bound.withLock { b -> Result<SocketAddress, any Error>? in
+                if let r = b.result { return r }
+                b.waiters.append(c)
+                return nil
+            }
+            if let ready { c.resume(with: ready) }
         }
     }
 
+    func setBound(_ r: Result<SocketAddress, any Error>) {
+        let waiters = bound.withLock { b -> [CheckedContinuation<SocketAddress, any Error>] in
+            b.result = r
+            defer { b.waiters = [] }
+            return b.waiters
+        }
+        for w in waiters { w.resume(with: r) }
+    }
+
     public func run() async throws {
-        let channel: any Channel
+        let listener: NIOAsyncChannel<Accepted?, Never>
         do {
-            channel = try await ServerBootstrap(group: group)
+            listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { [self] child in
+                .bind(host: configuration.host, port: configuration.port) { [self] child in
                     child.eventLoop.makeCompletedFuture { try self.initialize(child) }
                 }
-                .bind(host: configuration.host, port: configuration.port).get()
         } catch {
             let failure = MMSServerError(host: configuration.host, port: configuration.port, underlying: error)
-            bound.withLock { $0 = .failure(failure) }
+            setBound(.failure(failure))
             throw failure
         }
+        let channel = listener.channel
         serverChannel.withLock { $0 = channel }
-        if let address = channel.localAddress { bound.withLock { $0 = .success(address) } }
+        if let address = channel.localAddress { setBound(.success(address)) }
         logger.info("MMS server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
-                try await channel.closeFuture.get()
-            } onCancel: {
+        let device = self.device
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    do {
+                        try await listener.executeThenClose { inbound in
+                            for try await accepted in inbound {
+                                guard let accepted else { continue }
+                                group.addTask { await AssociationServing.run(accepted.events, handler: accepted.handler, device: device) }
+                            }
+                        }
+                    } catch {
+                        self.logger.warning("listener ended: \(error)")
+                    }
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
+            } onGracefulShutdown: {
                 channel.close(promise: nil)
             }
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
+            // Listener closed: end every association; their serving tasks then end too.
+            for a in associations { await a.abort() }
         }
-        // Listener closed: end every association.
-        for a in associations { await a.abort() }
         logger.info("MMS server stopped")
     }
 
@@ -158,24 +200,32 @@ public final class MMSServer: Service, Sendable {
         serverChannel.withLock { $0?.close(promise: nil) }
     }
 
-    func initialize(_ child: any Channel) throws {
-        let n = connections.add(1, ordering: .relaxed).newValue
-        child.closeFuture.whenComplete { [self] _ in self.connections.subtract(1, ordering: .relaxed) }
-        if n > configuration.maxConnections {
-            logger.warning("connection refused: \(n - 1) connections already open", metadata: ["peer": "\(child.remoteAddress.map { "\($0)" } ?? "?")"])
-            child.close(promise: nil)
-            return
-        }
+    func initialize(_ child: any Channel) throws -> Accepted? {
         let id = nextID.add(1, ordering: .relaxed).newValue
+        let peer = child.remoteAddress.map { "\($0)" } ?? "?"
+        switch admission.admit(id, channel: child, source: child.remoteAddress?.ipAddress ?? "?") {
+        case .refuse(let why):
+            logger.warning("connection refused: \(why)", metadata: ["peer": "\(peer)"])
+            child.close(promise: nil)
+            return nil
+        case .admit(let evicted):
+            for e in evicted {
+                logger.notice("connection without an association closed to make room", metadata: ["peer": "\(e.remoteAddress.map { "\($0)" } ?? "?")"])
+                e.close(promise: nil)
+            }
+        }
+        child.closeFuture.whenComplete { [admission] _ in admission.removed(id) }
         let handler = MMSChannelHandler(
             role: .called,
-            configuration: MMSConnectionStateMachine.Configuration(local: configuration.local, limits: configuration.limits),
-            device: device, timeouts: configuration.timeouts, associationID: id, reportBufferSize: configuration.reportBufferSize,
-            logger: logger, eventLoop: child.eventLoop)
+            configuration: .init(local: configuration.local, limits: configuration.limits, timeouts: configuration.timeouts),
+            associationID: id, limits: configuration.clientLimits, servesModel: true, logger: logger, eventLoop: child.eventLoop)
+        let events = handler.makeEvents(eventLoop: child.eventLoop)
         handler.registry = { [self] id, association in
             self.live.withLock { $0[id] = association }
+            if association != nil { self.admission.associated(id) }
         }
         try configuration.pipelinePrelude?(child)
         try child.pipeline.syncOperations.addHandler(handler)
+        return Accepted(handler: NIOLoopBound(handler, eventLoop: child.eventLoop), events: events)
     }
 }

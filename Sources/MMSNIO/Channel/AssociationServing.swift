@@ -1,0 +1,65 @@
+import BER
+import MMS
+import NIOCore
+
+/// Serves one association with a model: the peer's events one at a time, in arrival order, so
+/// a Write is done before the Read that follows it (answers still go out as each is ready, and
+/// the peer may pipeline). The model hears of the association before any of its requests,
+/// and that it ended after the last. Runs as a task of whoever owns the association (the
+/// server's task group, or `MMSClient.withAssociation`) and ends with the connection.
+enum AssociationServing {
+    static func run(_ events: AssociationEventSequence, handler: NIOLoopBound<MMSChannelHandler>,
+                    device: some VirtualManufacturingDevice) async {
+        var association: MMSAssociation?
+        for await event in events {
+            switch event {
+            case .decide(let request):
+                let decision = await device.accept(request)
+                handler.eventLoop.execute { handler.value.decided(decision, for: request) }
+            case .established(let a):
+                association = a
+                await device.associationEstablished(a.context)
+            case .request(let id, let request):
+                guard let a = association else { continue }
+                let frame = await answer(request, invokeID: id, device: device, association: a)
+                handler.eventLoop.execute { handler.value.respond(id, frame: frame) }
+            case .report(let report):
+                guard let a = association else { continue }
+                await device.received(report, for: a.context)
+            }
+        }
+        if let a = association { await device.associationEnded(a.context) }
+    }
+
+    /// The framed answer to one request: encoded once, into the buffer that is written. An
+    /// answer larger than the negotiated PDU size becomes a service/pdu-size error.
+    static func answer(_ request: ConfirmedServiceRequest, invokeID: UInt32, device: some VirtualManufacturingDevice,
+                       association a: MMSAssociation) async -> ByteBuffer {
+        let framing = a.framing
+        let allocator = a.allocator
+        do {
+            if case .read(let q) = request, device.readsFromStorage {
+                do {
+                    return try framing.frame(capacity: 1024, allocator: allocator) { w in
+                        try device.prependReadResponse(q, invokeID: invokeID, for: a.context, to: &w)
+                    }
+                } catch let e as ServiceError {
+                    return try framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)
+                }
+            }
+            let pdu: MMSPDU
+            switch await VMDDispatcher.serve(request, invokeID: invokeID, device: device, association: a.context, maxPDUSize: framing.maxPDUSize) {
+            case .response(let r): pdu = .confirmedResponse(invokeID: invokeID, r)
+            case .error(let e): pdu = .confirmedError(invokeID: invokeID, e)
+            case .reject(let reason): pdu = .reject(RejectPDU(originalInvokeID: invokeID, pduType: .confirmedRequest, reason: reason))
+            }
+            return try framing.frame(pdu, allocator: allocator)
+        } catch MMSAssociationError.pduTooLarge(let size, let limit) {
+            let e = ServiceError(.service, 3, additionalDescription: "response of \(size) octets exceeds the negotiated \(limit)")
+            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+        } catch {
+            let e = ServiceError(.service, 0, additionalDescription: "\(error)")
+            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+        }
+    }
+}

@@ -1,0 +1,330 @@
+import BER
+import Logging
+import MMS
+import NIOCore
+import OSI
+
+/// What the peer asks of the model serving an association, in arrival order: the serving
+/// loop (`AssociationServing`) handles one at a time, so a Write is done before the Read after it.
+enum AssociationEvent: Sendable {
+    /// Called role: decide whether to accept (`MMSChannelHandler.decided`).
+    case decide(AssociationRequest)
+    /// The association is up; nothing of the peer's is served before the model heard this.
+    case established(MMSAssociation)
+    case request(invokeID: UInt32, ConfirmedServiceRequest)
+    case report(InformationReport)
+}
+
+typealias AssociationEventSequence = NIOAsyncSequenceProducer<
+    AssociationEvent, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, AssociationEventDelegate
+>
+
+/// Resumes reading the socket when the serving loop has caught up.
+struct AssociationEventDelegate: NIOAsyncSequenceProducerDelegate {
+    let handler: NIOLoopBound<MMSChannelHandler>
+    func produceMore() { handler.eventLoop.execute { self.handler.value.eventsWanted() } }
+    func didTerminate() {}
+}
+
+/// The one handler of an MMS connection. It feeds bytes, user calls and timers into the
+/// association state machine and performs the action each returns; all protocol decisions are
+/// the state machine's. It lives on the channel's event loop.
+final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Pending: Sendable {
+        case request(EventLoopPromise<ConfirmedServiceResponse>)
+        case conclude(EventLoopPromise<Void>)
+    }
+
+    var machine: AssociationStateMachine<Pending>
+    var logger: Logger
+    let associationID: UInt64
+    let reports: ReportStream
+    let establishPromise: EventLoopPromise<MMSAssociation>
+    let closedPromise: EventLoopPromise<Void>
+    /// To the serving loop, when a model serves this association.
+    var events: AssociationEventSequence.Source?
+    /// Told when the association is established (with it) and when it ends (with nil).
+    var registry: (@Sendable (UInt64, MMSAssociation?) -> Void)?
+
+    var context: ChannelHandlerContext?
+    var association: MMSAssociation?
+    var peerAddress = "?"
+    var timer: Scheduled<Void>?
+    var timerDeadline: NIODeadline?
+    /// A read held back: the peer's answers pile up unread, or the serving loop is behind.
+    var heldRead = false
+    var eventsPaused = false
+    var ended = false
+
+    let limits: MMSClientLimits
+
+    /// `servesModel`: a serving loop will take the peer's requests (`makeEvents`); reports are
+    /// then buffered for `informationReports` only once someone asks for them.
+    init(role: AssociationStateMachine<Pending>.Role, configuration: AssociationStateMachine<Pending>.Configuration,
+         associationID: UInt64, limits: MMSClientLimits, servesModel: Bool, logger: Logger, eventLoop: any EventLoop) {
+        var configuration = configuration
+        configuration.servesRequests = servesModel
+        machine = AssociationStateMachine(role: role, configuration: configuration, allocator: ByteBufferAllocator())
+        self.associationID = associationID
+        self.logger = logger
+        self.limits = limits
+        reports = ReportStream(limit: limits.reportBufferBytes, enabled: !servesModel)
+        establishPromise = eventLoop.makePromise()
+        closedPromise = eventLoop.makePromise()
+    }
+
+    /// Creates the event sequence for a serving loop (before the handler is added).
+    func makeEvents(eventLoop: any EventLoop) -> AssociationEventSequence {
+        let made = NIOAsyncSequenceProducer.makeSequence(
+            elementType: AssociationEvent.self,
+            backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 4, highWatermark: 32),
+            finishOnDeinit: true,
+            delegate: AssociationEventDelegate(handler: NIOLoopBound(self, eventLoop: eventLoop)))
+        events = made.source
+        return made.sequence
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { becameActive(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        becameActive(context)
+        context.fireChannelActive()
+    }
+
+    var activated = false
+    func becameActive(_ context: ChannelHandlerContext) {
+        guard !activated else { return }
+        activated = true
+        peerAddress = context.channel.remoteAddress.map { "\($0)" } ?? "?"
+        logger[metadataKey: "peer"] = "\(peerAddress)"
+        perform(machine.connected(now: self.clockNow))
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        machine.received(unwrapInboundIn(data))
+        let now = clockNow
+        while let action = machine.nextInbound(now: now) { perform(action) }
+        rearmTimer()
+    }
+
+    /// Backpressure: while our answers pile up unread (the peer does not read its socket), or the
+    /// serving loop is behind, stop reading, so that no peer can make us buffer without bound.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable && !eventsPaused {
+            context.read()
+        } else {
+            heldRead = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable { logger.notice("peer is not reading; pausing its requests") }
+        resumeReadingIfPossible()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func eventsWanted() {
+        eventsPaused = false
+        resumeReadingIfPossible()
+    }
+
+    func resumeReadingIfPossible() {
+        guard let context, heldRead, context.channel.isWritable, !eventsPaused else { return }
+        heldRead = false
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        perform(machine.connectionClosed())
+        finish(error: .closed("connection closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("connection error: \(error)")
+        perform(machine.abort(reason: "\(error)"))
+        context.close(promise: nil)
+    }
+
+    // MARK: Timers
+
+    /// The event loop's monotonic clock (virtual in `EmbeddedChannel` tests).
+    var clockNow: NIODeadline { context?.eventLoop.now ?? .now() }
+
+    func rearmTimer() {
+        guard let context else { return }
+        let next = machine.nextDeadline
+        guard next != timerDeadline else { return }
+        timer?.cancel()
+        timerDeadline = next
+        guard let next else {
+            timer = nil
+            return
+        }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: next) {
+            let h = bound.value
+            h.timerDeadline = nil
+            h.timer = nil
+            h.perform(h.machine.timerFired(now: h.clockNow))
+        }
+    }
+
+    // MARK: Actions
+
+    func perform(_ action: AssociationStateMachine<Pending>.Action) {
+        defer { rearmTimer() }
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .write(let buffer):
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        case .warning(let message, let write):
+            logger.warning("\(message)")
+            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+        case .requestAcceptance(var request):
+            request.peerAddress = peerAddress
+            if let events {
+                deliver(.decide(request), to: events)
+            } else {
+                perform(machine.accept(.accept, now: self.clockNow))
+            }
+        case .associated(let info, let framing, let write):
+            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            associated(info, framing, context)
+        case .serve(let id, let request):
+            if let events {
+                deliver(.request(invokeID: id, request), to: events)
+            } else if let reject = machine.encodeAnswer(.reject(.unrecognizedService(id))) {
+                perform(machine.respond(invokeID: id, frame: reject, now: self.clockNow))
+            }
+        case .report(let report, let size):
+            if let events { deliver(.report(report), to: events) }
+            if reports.isEnabled && !reports.yield(report, size: size) {
+                logger.error("informationReport dropped: the report buffer of \(reports.limit) octets is full (nobody reads `informationReports`)")
+            }
+        case .complete(let pending, let result, let write):
+            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if case .request(let p) = pending { p.completeWith(result.mapError { $0 as any Error }) }
+        case .fail(let failed, let write):
+            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            for (pending, error) in failed { fail(pending, error) }
+        case .cancelled(let pending, let write):
+            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            fail(pending, CancellationError())
+        case .close(let closing):
+            if let write = closing.write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if case .protocolError? = closing.error {
+                logger.warning("closing: \(closing.reason)")
+            } else {
+                logger.debug("closing: \(closing.reason)")
+            }
+            for (pending, error) in closing.failed { fail(pending, error) }
+            if case .conclude(let p)? = closing.concluded { p.succeed(()) }
+            finish(error: closing.error ?? .closed(closing.reason))
+            context.close(promise: nil)
+        }
+    }
+
+    func fail(_ pending: Pending, _ error: any Error) {
+        switch pending {
+        case .request(let p): p.fail(error)
+        case .conclude(let p): p.fail(error)
+        }
+    }
+
+    /// Hands an event to the serving loop; pauses reading while it is behind.
+    func deliver(_ event: AssociationEvent, to source: AssociationEventSequence.Source) {
+        switch source.yield(event) {
+        case .produceMore: break
+        case .stopProducing: eventsPaused = true
+        case .dropped: logger.debug("event dropped: the serving loop has ended")
+        }
+    }
+
+    func associated(_ info: AssociationInfo, _ framing: Framing, _ context: ChannelHandlerContext) {
+        let ctx = AssociationContext(id: associationID, info: info)
+        let a = MMSAssociation(handler: NIOLoopBound(self, eventLoop: context.eventLoop), channel: context.channel, context: ctx,
+                               framing: framing, remoteAddress: peerAddress, reports: reports, closed: closedPromise.futureResult,
+                               limits: limits)
+        association = a
+        logger.info("association established", metadata: [
+            "peerAPTitle": "\(info.peerAPTitle.map { "\($0)" } ?? "-")",
+            "peerAEQualifier": "\(info.peerAEQualifier.map { "\($0)" } ?? "-")",
+            "maxPDUSize": "\(info.parameters.maxPDUSize)",
+        ])
+        if let events { deliver(.established(a), to: events) }
+        establishPromise.succeed(a)
+        registry?(associationID, a)
+    }
+
+    // MARK: User calls (on the event loop)
+
+    func decided(_ decision: AssociationDecision, for request: AssociationRequest) {
+        if case .reject(let diagnostic) = decision {
+            logger.notice("association refused", metadata: [
+                "callingAPTitle": "\(request.callingAPTitle.map { "\($0)" } ?? "-")",
+                "callingAEQualifier": "\(request.callingAEQualifier.map { "\($0)" } ?? "-")",
+                "diagnostic": "\(diagnostic)",
+            ])
+        }
+        perform(machine.accept(decision, now: self.clockNow))
+    }
+
+    func sendRequest(_ service: ConfirmedServiceRequest, id: RequestID, promise: EventLoopPromise<ConfirmedServiceResponse>) {
+        perform(machine.sendRequest(service, id: id, pending: .request(promise), now: self.clockNow))
+    }
+
+    func cancel(_ id: RequestID) {
+        perform(machine.cancel(id, now: self.clockNow))
+    }
+
+    func respond(_ id: UInt32, frame: ByteBuffer) {
+        perform(machine.respond(invokeID: id, frame: frame, now: self.clockNow))
+    }
+
+    func sendUnconfirmed(_ frame: ByteBuffer) throws {
+        perform(try machine.sendUnconfirmed(frame))
+    }
+
+    func conclude(promise: EventLoopPromise<Void>) {
+        perform(machine.conclude(.conclude(promise), now: self.clockNow))
+    }
+
+    func abort(reason: String = "aborted by the user") {
+        perform(machine.abort(reason: reason))
+    }
+
+    // MARK: End
+
+    func finish(error: MMSAssociationError) {
+        guard !ended else { return }
+        ended = true
+        timer?.cancel()
+        timer = nil
+        establishPromise.fail(error)
+        reports.finish()
+        events?.finish()
+        events = nil
+        closedPromise.succeed(())
+        if association != nil {
+            logger.info("association ended: \(error)")
+            registry?(associationID, nil)
+        }
+    }
+}
