@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "MMSTests", dependencies: ["MMS", "OSI", "BER", "TestSupport"], swiftSettings: strict),
         .target(
             name: "InteropFixture",
-            dependencies: ["MMS", "BER", "MMSNIO", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MMS", "BER", "OSI", "MMSNIO", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/InteropFixture", swiftSettings: strict),
         .testTarget(
             name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),

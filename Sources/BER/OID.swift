@@ -44,11 +44,12 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, ExpressibleByArr
         self.components = arcs
     }
 
-    /// The BER contents octets (without tag and length).
+    /// The BER contents octets (without tag and length). The first subidentifier is
+    /// `first * 40 + second`, computed in 128 bits: any components encode, none traps.
     public var berContents: [UInt8] {
         guard components.count >= 2 else { return [] }
         var out: [UInt8] = []
-        func arc(_ v: UInt64) {
+        func arc(_ v: UInt128) {
             var tmp: [UInt8] = [UInt8(v & 0x7F)]
             var x = v >> 7
             while x > 0 {
@@ -57,8 +58,8 @@ public struct OID: Hashable, Sendable, CustomStringConvertible, ExpressibleByArr
             }
             out.append(contentsOf: tmp.reversed())
         }
-        arc(components[0] * 40 + components[1])
-        for c in components.dropFirst(2) { arc(c) }
+        arc(UInt128(components[0]) * 40 + UInt128(components[1]))
+        for c in components.dropFirst(2) { arc(UInt128(c)) }
         return out
     }
 }

@@ -113,7 +113,7 @@ struct LoopbackTests {
     @Test func refusedAssociationAndBadPeers() async throws {
         let device = Fixture.makeDevice(accept: { r in r.callingAPTitle == [1, 1, 1, 999] ? .accept : .reject(.callingAPTitleNotRecognized) })
         var cfg = MMSServer.Configuration(host: "127.0.0.1", port: 0)
-        cfg.timeouts = MMSTimeouts(associate: .milliseconds(400), partialPDU: .milliseconds(300))
+        cfg.timeouts = MMSTimeouts(associate: .milliseconds(1500), partialPDU: .milliseconds(1000))
         try await withServer(device, configuration: cfg) { server, port in
             var c = clientConfig(port)
             c.local.apTitle = [1, 2, 3]

@@ -648,47 +648,47 @@ struct TASE2ClientTests {
         try await withTASE2Server { server, port in
             var config = MMSClient.Configuration(host: "127.0.0.1", port: port)
             config.local = OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12)
-            let c = try await TASE2Client.connect(config)
-            #expect(c.icc == "ICC1" && c.bilateralTableID == "BLT_A" && c.edition == .v2000 && c.supportedBlocks == [1, 2, 4, 5])
-            let line = try await c.read("Line1_MW", in: .vcc, as: .realQ)
-            #expect(line.real == 12.5 && line.flags.validity == .suspect)
+            try await TASE2Client.withClient(config) { c in
+                #expect(c.icc == "ICC1" && c.bilateralTableID == "BLT_A" && c.edition == .v2000 && c.supportedBlocks == [1, 2, 4, 5])
+                let line = try await c.read("Line1_MW", in: .vcc, as: .realQ)
+                #expect(line.real == 12.5 && line.flags.validity == .suspect)
 
-            // Report by exception: an application update reaches the client decoded.
-            let ts = try await c.startTransfer(dataSet: "DS_Client", points: [.vmdSpecific("Line1_MW"), icc1("Breaker_1")]) { d in
-                d.conditions = [.objectChange]
-                d.rbe = true
+                // Report by exception: an application update reaches the client decoded.
+                let ts = try await c.startTransfer(dataSet: "DS_Client", points: [.vmdSpecific("Line1_MW"), icc1("Breaker_1")]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = true
+                }
+                #expect(ts == icc1("DSTrans1"))
+                server.update([(server.handle("Line1_MW", in: .vcc)!, .real(77))])
+                var reports = c.transferReports.makeAsyncIterator()
+                let r = await reports.next()
+                #expect(r?.transferSet == ts && r?.conditions == .objectChange)
+                #expect(r?.values.map(\.name) == [.vmdSpecific("Line1_MW")])
+                #expect(r?.values.first?.result == .success(PointType.realQ.data(.real(77))))
+                try await c.stopTransfer(ts)
+
+                // A critical transfer is acknowledged automatically.
+                let crit = try await c.startCriticalTransfer(dataSet: "DS_Crit", points: [icc1("Breaker_1")]) { d in
+                    d.interval = 1
+                    d.conditions = [.intervalTimeOut]
+                }
+                let first = await reports.next()
+                #expect(first?.transferSet == crit)
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(server.vcc.outstandingCriticalReports(icc: "ICC1", transferSet: crit.itemName) == 0)
+                try await c.stopTransfer(crit)
+
+                // Devices and messages.
+                var ops = server.deviceOperations.makeAsyncIterator()
+                #expect(try await c.select("Breaker_1_Ctl", in: .icc("ICC1")) > 0)
+                try await c.operate("Breaker_1_Ctl", in: .icc("ICC1"), command: 1)
+                #expect(await ops.next()?.discrete == 1)
+                try await c.enableInformationMessages()
+                #expect(try await server.sendInformationMessage("check the tie line", infoReference: 4, messageID: 12) == 1)
+                var messages = c.informationMessages.makeAsyncIterator()
+                let m = await messages.next()
+                #expect(m?.messageID == 12 && m.map { String(decoding: $0.text, as: UTF8.self) } == "check the tie line" && m?.scope == .vcc)
             }
-            #expect(ts == icc1("DSTrans1"))
-            server.update([(server.handle("Line1_MW", in: .vcc)!, .real(77))])
-            var reports = c.transferReports.makeAsyncIterator()
-            let r = await reports.next()
-            #expect(r?.transferSet == ts && r?.conditions == .objectChange)
-            #expect(r?.values.map(\.name) == [.vmdSpecific("Line1_MW")])
-            #expect(r?.values.first?.result == .success(PointType.realQ.data(.real(77))))
-            try await c.stopTransfer(ts)
-
-            // A critical transfer is acknowledged automatically.
-            let crit = try await c.startCriticalTransfer(dataSet: "DS_Crit", points: [icc1("Breaker_1")]) { d in
-                d.interval = 1
-                d.conditions = [.intervalTimeOut]
-            }
-            let first = await reports.next()
-            #expect(first?.transferSet == crit)
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(server.vcc.outstandingCriticalReports(icc: "ICC1", transferSet: crit.itemName) == 0)
-            try await c.stopTransfer(crit)
-
-            // Devices and messages.
-            var ops = server.deviceOperations.makeAsyncIterator()
-            #expect(try await c.select("Breaker_1_Ctl", in: .icc("ICC1")) > 0)
-            try await c.operate("Breaker_1_Ctl", in: .icc("ICC1"), command: 1)
-            #expect(await ops.next()?.discrete == 1)
-            try await c.enableInformationMessages()
-            #expect(try await server.sendInformationMessage("check the tie line", infoReference: 4, messageID: 12) == 1)
-            var messages = c.informationMessages.makeAsyncIterator()
-            let m = await messages.next()
-            #expect(m?.messageID == 12 && m.map { String(decoding: $0.text, as: UTF8.self) } == "check the tie line" && m?.scope == .vcc)
-            try await c.close()
         }
     }
 }

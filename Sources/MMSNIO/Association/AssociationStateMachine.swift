@@ -139,6 +139,8 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
     var conclude: (pending: Pending, deadline: NIODeadline)?
     var associateDeadline: NIODeadline?
     var partialDeadline: NIODeadline?
+    /// A complete TPDU arrived since the partial-PDU deadline was set.
+    var progressed = false
     /// Waiting for the peer's release after it concluded (or ours after we sent it).
     var releaseDeadline: NIODeadline?
 
@@ -182,6 +184,11 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
     /// The TCP connection ended.
     public mutating func connectionClosed() -> Action {
         if case .closed = phase { return .none }
+        if case .releasing = phase, let p = conclude?.pending {
+            // Conclude confirmed, then the peer closed instead of confirming the release.
+            conclude = nil
+            return close(write: nil, reason: "the peer closed the connection instead of confirming the release", error: nil, concluded: p)
+        }
         return close(write: nil, reason: "connection closed by the peer", error: .closed("connection closed by the peer"))
     }
 
@@ -205,13 +212,17 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
         let tpdu: ByteBuffer?
         do { tpdu = try framer.next() } catch { return protocolFailure("\(error)") }
         guard let tpdu else {
+            // Half a frame (or half a TSDU) must be completed within partialPDU of the last
+            // complete TPDU: a steady stream is progress, a peer that stops halfway is dropped.
             if framer.hasPartialFrame || !assembler.isIdle {
-                if partialDeadline == nil { partialDeadline = now + configuration.timeouts.partialPDU }
+                if partialDeadline == nil || progressed { partialDeadline = now + configuration.timeouts.partialPDU }
             } else {
                 partialDeadline = nil
             }
+            progressed = false
             return nil
         }
+        progressed = true
         if let dt = dataTPDU(tpdu) {
             switch phase {
             case .idle, .awaitingCR, .awaitingCC: return protocolFailure("COTP data before the connection was confirmed")
@@ -451,6 +462,12 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
             conclude = nil
             return close(write: nil, reason: "released", error: nil, concluded: p)
         case .acse(_, .abort), .abort:
+            if case .releasing = phase, let p = conclude?.pending {
+                // The conclude was confirmed; some stacks (hat-drivers) then abort instead of
+                // confirming the release. The association is over either way.
+                conclude = nil
+                return close(write: nil, reason: "the peer aborted instead of confirming the release", error: nil, concluded: p)
+            }
             return close(write: nil, reason: "aborted by the peer", error: .closed("aborted by the peer"))
         default:
             return protocolFailure("unexpected \(message) in the association")

@@ -61,6 +61,9 @@ final class ConnectionAdmission: Sendable {
         state.withLock { $0.entries[id]?.associated = true }
     }
 
+    /// Connections that have not associated (for shutdown: they have nothing to abort).
+    var pendingChannels: [any Channel] { state.withLock { $0.entries.values.filter { !$0.associated }.map(\.channel) } }
+
     func removed(_ id: UInt64) {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
     }

@@ -131,16 +131,23 @@ extension MMSAssociation {
     }
 }
 
-/// A string from the network as it may be shown: control characters and non-ASCII escaped.
-public func escaped(_ s: String) -> String {
-    var out = "\""
+/// A string from the network as it may be shown on a terminal or in a log: control, format
+/// (bidirectional overrides) and unassigned characters escaped (`\u{1b}`), so a peer cannot
+/// drive the terminal; quoted unless `quoted` is false.
+public func escaped(_ s: String, quoted: Bool = true) -> String {
+    var out = quoted ? "\"" : ""
     for u in s.unicodeScalars {
         switch u {
-        case "\"": out += "\\\""
+        case "\"" where quoted: out += "\\\""
         case "\\": out += "\\\\"
-        case " "..."~": out.unicodeScalars.append(u)
-        default: out += "\\u{\(String(u.value, radix: 16))}"
+        default:
+            switch u.properties.generalCategory {
+            case .control, .format, .privateUse, .surrogate, .unassigned, .lineSeparator, .paragraphSeparator:
+                out += "\\u{\(String(u.value, radix: 16))}"
+            default:
+                out.unicodeScalars.append(u)
+            }
         }
     }
-    return out + "\""
+    return quoted ? out + "\"" : out
 }

@@ -112,7 +112,15 @@ public final class MMSAssociation: Sendable {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
         handler.eventLoop.execute { handler.value.conclude(promise: promise) }
-        try await promise.futureResult.get()
+        do {
+            try await promise.futureResult.get()
+        } catch MMSAssociationError.serviceError(let e) {
+            // The peer refused the conclude: the association goes on.
+            throw MMSAssociationError.serviceError(e)
+        } catch {
+            await waitUntilClosed()
+            throw error
+        }
         try? await channel.closeFuture.get()
     }
 

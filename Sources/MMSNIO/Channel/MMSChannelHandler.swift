@@ -216,7 +216,12 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .report(let report, let size):
             if let events { deliver(.report(report), to: events) }
             if reports.isEnabled && !reports.yield(report, size: size) {
-                logger.error("informationReport dropped: the report buffer of \(reports.limit) octets is full (nobody reads `informationReports`)")
+                // Once, then every 10,000th: a flood must not flood the log too.
+                let dropped = reports.droppedCount
+                if dropped == 1 || dropped % 10_000 == 0 {
+                    logger.error("informationReports dropped: the report buffer of \(reports.limit) octets is full (nobody reads `informationReports`)",
+                                 metadata: ["dropped": "\(dropped)"])
+                }
             }
         case .complete(let pending, let result, let write):
             if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }

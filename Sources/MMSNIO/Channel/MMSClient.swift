@@ -66,7 +66,13 @@ public enum MMSClient {
             do {
                 let r = try await body(association)
                 if association.isOpen {
-                    do { try await association.conclude() } catch { await association.abort() }
+                    do {
+                        try await association.conclude()
+                    } catch {
+                        await association.abort()
+                        try? await tasks.waitForAll()
+                        throw error
+                    }
                 }
                 try await tasks.waitForAll()
                 return r

@@ -189,7 +189,9 @@ public final class MMSServer: Service, Sendable {
             } onGracefulShutdown: {
                 channel.close(promise: nil)
             }
-            // Listener closed: end every association; their serving tasks then end too.
+            // Listener closed: end every association and every connection still associating;
+            // their serving tasks then end too.
+            for c in admission.pendingChannels { c.close(promise: nil) }
             for a in associations { await a.abort() }
         }
         logger.info("MMS server stopped")

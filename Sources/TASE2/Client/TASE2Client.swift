@@ -26,6 +26,9 @@ public struct InformationMessage: Hashable, Sendable {
 /// with decoded (and, for critical ones, acknowledged) reports, device control and information
 /// messages. The underlying `MMSAssociation` stays available for anything else, but its
 /// `informationReports` are consumed here: read `transferReports` and `informationMessages`.
+///
+/// Reports are decoded by `run()`, which the owner runs for as long as the association lives
+/// (as postgres-nio's clients do); `withClient` does both for a body of work.
 public final class TASE2Client: Sendable {
     public let association: MMSAssociation
     /// The ICC (MMS domain) the partner's bilateral table gives us.
@@ -36,8 +39,10 @@ public final class TASE2Client: Sendable {
     public let transferReports: AsyncStream<TransferReport>
     public let informationMessages: AsyncStream<InformationMessage>
     let logger: Logger
-    /// What the report dispatcher needs; shared with its task (which must not keep the client alive).
+    /// What the report dispatcher needs.
     let demux: ReportDemux
+    let reportContinuation: AsyncStream<TransferReport>.Continuation
+    let messageContinuation: AsyncStream<InformationMessage>.Continuation
 
     /// Associates and runs the association check (spec §5.1): one Read of `Bilateral_Table_ID`,
     /// `TASE2_Version` and `Supported_Features`.
@@ -77,12 +82,48 @@ public final class TASE2Client: Sendable {
         let (messages, mc) = AsyncStream.makeStream(of: InformationMessage.self, bufferingPolicy: .bufferingOldest(10_000))
         transferReports = reports
         informationMessages = messages
-        let demux = ReportDemux(association: a, icc: icc, logger: logger)
-        self.demux = demux
-        Task {
-            for await r in a.informationReports { await demux.dispatch(r, rc, mc) }
-            rc.finish()
-            mc.finish()
+        demux = ReportDemux(association: a, icc: icc, logger: logger)
+        reportContinuation = rc
+        messageContinuation = mc
+    }
+
+    /// Decodes the partner's reports into `transferReports` and `informationMessages` (and
+    /// acknowledges critical ones) until the association ends; then both streams finish.
+    public func run() async {
+        for await r in association.informationReports { await demux.dispatch(r, reportContinuation, messageContinuation) }
+        reportContinuation.finish()
+        messageContinuation.finish()
+    }
+
+    /// Connects, runs the association check, and runs `body` while `run()` decodes reports
+    /// beside it; concludes when `body` returns (aborts when it throws, and throws when the
+    /// conclude or release fails). Every task ends before
+    /// this returns.
+    public static func withClient<R: Sendable>(_ configuration: MMSClient.Configuration, icc: String? = nil,
+                                               logger: Logger = Logger(label: "freetase2.tase2.client"),
+                                               _ body: @Sendable (TASE2Client) async throws -> R) async throws -> R {
+        let client = try await connect(configuration, icc: icc, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            do {
+                let r = try await body(client)
+                if client.association.isOpen {
+                    do {
+                        try await client.close()
+                    } catch {
+                        // The work is done, but the partner did not end the association properly: say so.
+                        await client.association.abort()
+                        try? await group.waitForAll()
+                        throw error
+                    }
+                }
+                try await group.waitForAll()
+                return r
+            } catch {
+                await client.association.abort()
+                try? await group.waitForAll()
+                throw error
+            }
         }
     }
 

@@ -251,11 +251,18 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         }
     }
 
-    /// The table and ICC an association may use (nil ICC in open mode: every ICC).
+    /// The table and ICC an association may use (nil ICC in open mode: every ICC). An
+    /// association with no binding is denied everything: it gets a table that grants nothing.
     func scope(_ s: State, _ a: AssociationContext) -> (table: BilateralTable?, icc: String?) {
-        guard let b = s.bindings[a.id], let t = b.table else { return (nil, nil) }
+        guard let b = s.bindings[a.id] else { return (Self.unbound, Self.unbound.icc) }
+        guard let t = b.table else { return (nil, nil) }
         return (tables[t], tables[t].icc)
     }
+
+    /// Grants nothing: no ICC, no VCC rights.
+    static let unbound = BilateralTable(BilateralTableConfig(id: "", icc: "", partnerAPTitle: [0, 0], vccRead: [], vccWrite: [], transferSets: 0))
+
+    func isBound(_ s: State, _ a: AssociationContext) -> Bool { s.bindings[a.id] != nil }
 
     func mayUse(domain: String, _ s: State, _ a: AssociationContext) -> Bool {
         let (table, icc) = scope(s, a)
@@ -268,6 +275,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     public func names(of objectClass: GetNameListRequest.ObjectClass, in scope: GetNameListRequest.ObjectScope,
                       for association: AssociationContext) async throws(ServiceError) -> [String] {
         try state.withLock { s throws(ServiceError) -> [String] in
+            guard isBound(s, association) else { throw ServiceError.accessObjectAccessDenied }
             let (table, icc) = self.scope(s, association)
             switch (objectClass, scope) {
             case (.domain, .vmdSpecific):
@@ -331,6 +339,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     }
 
     func resolve(_ name: ObjectName, _ s: State, _ a: AssociationContext) -> Result<Target, DataAccessError> {
+        guard isBound(s, a) else { return .failure(.objectAccessDenied) }
         let (table, _) = scope(s, a)
         switch name {
         case .vmdSpecific(let n):
