@@ -72,7 +72,10 @@ let package = Package(
             dependencies: ["MMS", "BER", "OSI", "MMSNIO", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             path: "Tests/InteropFixture", swiftSettings: strict),
         .testTarget(
-            name: "MMSNIOTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
+            name: "MMSNIOTests",
+            dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture", .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            swiftSettings: strict),
         .testTarget(name: "TASE2Tests", dependencies: ["TASE2", "MMS", "MMSNIO", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
         .testTarget(
             name: "TLSTests",

@@ -9,6 +9,7 @@ let package = Package(
         .package(name: "FreeTase2", path: ".."),
         // The peer we measure against: Apple's generic BER/DER codec.
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "AllocationCounter"),
@@ -20,6 +21,8 @@ let package = Package(
                 .product(name: "BER", package: "FreeTase2"),
                 .product(name: "OSI", package: "FreeTase2"),
                 .product(name: "TASE2", package: "FreeTase2"),
+                .product(name: "MMSNIO", package: "FreeTase2"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]

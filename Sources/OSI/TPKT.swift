@@ -16,9 +16,13 @@ public enum TPKT {
         let hi = b[i]
         i = b.index(after: i)
         let lo = b[i]
-        guard version == 3 else { throw OSIError(.tpkt, "version \(version), expected 3") }
         _ = reserved  // RFC 1006: reserved, ignored on receipt
-        let length = Int(hi) << 8 | Int(lo)
+        return try frameLength(version: version, length: Int(hi) << 8 | Int(lo))
+    }
+
+    /// Validates a TPKT header given its version octet and announced length.
+    public static func frameLength(version: UInt8, length: Int) throws -> Int {
+        guard version == 3 else { throw OSIError(.tpkt, "version \(version), expected 3") }
         // The smallest TPDU (a DT header) is 3 octets: a shorter TPKT cannot be valid.
         guard length >= 7 else { throw OSIError(.tpkt, "length \(length) too small") }
         return length

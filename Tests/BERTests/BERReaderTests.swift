@@ -145,3 +145,17 @@ struct BERReaderTests {
         #expect(throws: BERError.self) { try read([0x06, 0x02, 0x28, 0xCA]) { r in _ = try r.objectIdentifier(of: r.readElement()) } }
     }
 }
+
+@Suite("Object identifiers from users and peers")
+struct OIDInputTests {
+    /// The largest arcs encode without overflow; our decoder refuses arcs over 64 bits with a typed error.
+    @Test func hugeArcsNeverTrap() throws {
+        let oid = try #require(OID("2.18446744073709551615"))
+        let c = oid.berContents
+        #expect(c == [0x82] + [UInt8](repeating: 0x80, count: 8) + [0x4F])
+        #expect(throws: BERError.self) { try c.withUnsafeBytes { try OID(berContents: $0, at: 0) } }
+        #expect(OID("2.5.18446744073709551615")?.berContents.count == 11)
+        #expect(OID("1.18446744073709551616") == nil)
+        #expect(OID("1.40") == nil && OID("3.1") == nil && OID("1") == nil && OID("1..2") == nil && OID("1.-2") == nil)
+    }
+}

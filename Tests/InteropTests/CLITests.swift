@@ -39,6 +39,12 @@ struct CLITests {
         // Messages: the demo sends one every 2 s.
         let messages = try await tase2(["messages", "--port", port, "--count", "1"])
         #expect(messages.status == 0 && messages.out.contains("FreeTase2 demo message"), "\(messages.out) \(messages.err)")
+        // AP-titles of any size parse and encode without a trap (our server cannot hold an arc
+        // over 64 bits and drops such a connect); a malformed one is a usage error.
+        let huge = try await tase2(["read", "--port", port, "--remote-ap-title", "2.18446744073709551615", "TASE2_Version"])
+        #expect(huge.status == 1 && huge.err.contains("Error: connection closed"), "\(huge.err)")
+        let bad = try await tase2(["read", "--port", port, "--remote-ap-title", "2.x", "TASE2_Version"])
+        #expect(bad.status == 64 && bad.err.contains("--remote-ap-title \"2.x\" is not a dotted object identifier"), "\(bad.err)")
         // An unknown partner is refused: a clear error and a failure status.
         let refused = try await tase2(["browse", "--port", port, "--ap-title", "1.2.3.4"])
         #expect(refused.status != 0)

@@ -720,3 +720,32 @@ struct TagReportTests {
         #expect(r.results.last == .success(tag))
     }
 }
+
+@Suite("An association without a binding is denied everything")
+struct UnboundAssociationTests {
+    /// Whatever reaches the VCC for an association it never bound (no accept decision, or
+    /// already ended) is denied, in open mode too.
+    @Test(arguments: [false, true])
+    func nothingIsAllowed(openMode: Bool) async throws {
+        var config = testConfiguration()
+        if openMode {
+            config.bilateralTables = []
+            config.vcc.openMode = true
+        }
+        let vcc = try VirtualControlCentre(configuration: config)
+        let stranger = fakeAssociation(id: 99)
+        #expect(await vcc.read([VariableAccess(.vmdSpecific("Line1_MW")), VariableAccess(.vmdSpecific("TASE2_Version")),
+                                VariableAccess(icc1("Bilateral_Table_ID"))], for: stranger)
+                == [.failure(.objectAccessDenied), .failure(.objectAccessDenied), .failure(.objectAccessDenied)])
+        #expect(await vcc.write([VariableAccess(.vmdSpecific("Setpoint_Real"))], values: [.float(1)], for: stranger) == [.failure(.objectAccessDenied)])
+        await #expect(throws: ServiceError.accessObjectAccessDenied) { _ = try await vcc.names(of: .domain, in: .vmdSpecific, for: stranger) }
+        await #expect(throws: ServiceError.accessObjectAccessDenied) {
+            try await vcc.defineList(DefineNamedVariableListRequest(name: icc1("DS_X"), variables: [VariableAccess(icc1("Breaker_1"))]), for: stranger)
+        }
+        // Once bound, the same association may; once ended, it may not again.
+        await vcc.associationEstablished(stranger)
+        #expect(await vcc.read([VariableAccess(.vmdSpecific("TASE2_Version"))], for: stranger).first.map { if case .success = $0 { true } else { false } } == true)
+        await vcc.associationEnded(stranger)
+        #expect(await vcc.read([VariableAccess(.vmdSpecific("TASE2_Version"))], for: stranger) == [.failure(.objectAccessDenied)])
+    }
+}

@@ -5,6 +5,8 @@ import AllocationCounter
 import BER
 import Glibc
 import MMS
+import MMSNIO
+import NIOCore
 import OSI
 import SwiftASN1
 import TASE2
@@ -77,6 +79,82 @@ _ = measure("encode informationReport framed (+pres, session, COTP, TPKT)", valu
     OSIEncoder.prependDataFraming(to: &writer, contexts: contexts)
     _ = COTPSegmenter.prependSingleFrame(to: &writer, maxTPDUSize: 8192)
     return writer.count
+}
+
+// MARK: One copy out, slices in
+
+print("")
+print("The association's data path — the same informationReport, framed for the wire and read back")
+print(String(repeating: "-", count: 100))
+let framing = Framing(contexts: contexts, maxTPDUSize: 8192, maxPDUSize: 65_000)
+let allocator = ByteBufferAllocator()
+var stage = BERWriter(capacity: 8192)
+let copiedOut = measure("out, copied per step: PDU → [UInt8] → framing → ByteBuffer", values: values, iterations: 20_000) {
+    writer.reset()
+    report.prepend(to: &writer)
+    let pdu = writer.toArray()
+    stage.reset()
+    stage.prepend(pdu)
+    OSIEncoder.prependDataFraming(to: &stage, contexts: contexts)
+    COTPSegmenter.prependFrames(to: &stage, maxTPDUSize: 8192)
+    let buffer = allocator.buffer(bytes: stage.toArray())
+    return buffer.readableBytes
+}
+let onceOut = try measure("out, encoded once into the ByteBuffer written (Framing.frame)", values: values, iterations: 20_000) {
+    try framing.frame(capacity: 2048, allocator: allocator) { report.prepend(to: &$0) }.readableBytes
+}
+let framed = try framing.frame(capacity: 2048, allocator: allocator) { report.prepend(to: &$0) }
+let framedBytes = Array(framed.readableBytesView)
+let copiedIn = try measure("in, copied per layer: TPDU, session, presentation, then MMS", values: values, iterations: 20_000) {
+    var ctx = contexts
+    guard case .data(_, let d) = try TPDU.decode(Array(framedBytes.dropFirst(TPKT.headerLength))),
+          case .data(.unconfirmed(.informationReport(let r))) = try OSIMessage.decode(tsdu: Array(d), contexts: &ctx) else { return 0 }
+    return r.results.count
+}
+// The real inbound path: an associated state machine reads the frame from the socket's buffer.
+var receiver = inMemoryAssociation()
+let slicedIn = measure("in, sliced: the association state machine's data path", values: values, iterations: 20_000) {
+    receiver.received(framed)
+    guard case .report(let r, _)? = receiver.nextInbound(now: .now()) else { return 0 }
+    _ = receiver.nextInbound(now: .now())
+    return r.results.count
+}
+print(String(repeating: "-", count: 100))
+print("out: \(f(copiedOut, width: 0)) → \(f(onceOut, width: 0)) ns/value; in: \(f(copiedIn, width: 0)) → \(f(slicedIn, width: 0)) ns/value (allocations above)")
+
+/// A calling state machine associated with an in-memory called one.
+func inMemoryAssociation() -> AssociationStateMachine<Int> {
+    var client = AssociationStateMachine<Int>(role: .calling, configuration: .init(local: OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12)))
+    var server = AssociationStateMachine<Int>(role: .called, configuration: .init(local: OSIAddress(apTitle: [1, 1, 1, 999, 1], aeQualifier: 12)))
+    _ = server.connected(now: .now())
+    var toServer: [ByteBuffer] = []
+    var toClient: [ByteBuffer] = []
+    func writes(_ a: AssociationStateMachine<Int>.Action) -> ByteBuffer? {
+        switch a {
+        case .write(let b): return b
+        case .associated(_, _, let b): return b
+        default: return nil
+        }
+    }
+    if let w = writes(client.connected(now: .now())) { toServer.append(w) }
+    while !toServer.isEmpty || !toClient.isEmpty {
+        for b in toServer {
+            server.received(b)
+            while let a = server.nextInbound(now: .now()) {
+                var action = a
+                if case .requestAcceptance = a { action = server.accept(.accept, now: .now()) }
+                if let w = writes(action) { toClient.append(w) }
+            }
+        }
+        toServer = []
+        for b in toClient {
+            client.received(b)
+            while let a = client.nextInbound(now: .now()) { if let w = writes(a) { toServer.append(w) } }
+        }
+        toClient = []
+    }
+    precondition(client.isAssociated, "the in-memory association did not come up")
+    return client
 }
 
 let readBytes = readResponse.encoded()

@@ -16,7 +16,7 @@ extension ByteBufferAllocator {
                 length = w.count
                 guard w.usesExternalStorage else {
                     var copy = self.buffer(capacity: w.count)
-                    w.withBytes { copy.writeBytes($0) }
+                    _ = w.withBytes { copy.writeBytes($0) }
                     spilled = copy
                     return 0
                 }

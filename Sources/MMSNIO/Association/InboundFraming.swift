@@ -21,8 +21,11 @@ struct TPKTFrameDecoder: Sendable {
     /// The next complete TPDU, or nil when more bytes are needed. A bad TPKT header is an error
     /// (the stream cannot be resynchronised).
     mutating func next() throws -> ByteBuffer? {
-        guard var b = buffer, b.readableBytes >= TPKT.headerLength else { return nil }
-        let length = try b.withUnsafeReadableBytes { try TPKT.frameLength(header: $0.prefix(TPKT.headerLength)) } ?? 0
+        guard var b = buffer, b.readableBytes >= TPKT.headerLength,
+              let version = b.getInteger(at: b.readerIndex, as: UInt8.self),
+              let announced = b.getInteger(at: b.readerIndex + 2, as: UInt16.self)
+        else { return nil }
+        let length = try TPKT.frameLength(version: version, length: Int(announced))
         guard b.readableBytes >= length else { return nil }
         b.moveReaderIndex(forwardBy: TPKT.headerLength)
         let tpdu = b.readSlice(length: length - TPKT.headerLength)!

@@ -65,6 +65,24 @@ public final class MMSAssociation: Sendable {
         }
     }
 
+    /// Sends `services` in this order, pipelined (up to the negotiated outstanding limit, the
+    /// rest queued in order), and returns each one's result. The peer serves them in order too,
+    /// so a Write followed by a Read reads what was written.
+    public func requests(_ services: [ConfirmedServiceRequest]) async -> [Result<ConfirmedServiceResponse, any Error>] {
+        let calls = services.map { (RequestID(Self.requestIDs.add(1, ordering: .relaxed).newValue), $0, channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)) }
+        let handler = self.handler
+        return await withTaskCancellationHandler {
+            handler.eventLoop.execute { for (id, s, p) in calls { handler.value.sendRequest(s, id: id, promise: p) } }
+            var out: [Result<ConfirmedServiceResponse, any Error>] = []
+            for (_, _, p) in calls {
+                do { out.append(.success(try await p.futureResult.get())) } catch { out.append(.failure(error)) }
+            }
+            return out
+        } onCancel: {
+            handler.eventLoop.execute { for (id, _, _) in calls { handler.value.cancel(id) } }
+        }
+    }
+
     func expect<T>(_ service: ConfirmedServiceRequest, _ pick: (ConfirmedServiceResponse) -> T?) async throws -> T {
         let r = try await request(service)
         guard let v = pick(r) else { throw MMSAssociationError.unexpectedResponse(r.serviceName) }
