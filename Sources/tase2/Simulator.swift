@@ -51,6 +51,7 @@ struct Simulator<Handle: Sendable>: Service, CustomStringConvertible {
                      using rng: inout some RandomNumberGenerator) -> PointValue {
         func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
         var n = v
+        let layout = type.layout()
         switch type.base {
         case .real:
             let scale = max(abs(centre.real), 1) * 0.01
@@ -70,14 +71,14 @@ struct Simulator<Handle: Sendable>: Service, CustomStringConvertible {
             if chance(0.02) {
                 // Topical event, EventState ON; packed events name a random phase.
                 n.eventFlags = 0x12
-                if type == .packedProtectionEvent { n.packedEvent = 0x80 | ([UInt8(0x40), 0x20, 0x10].randomElement(using: &rng) ?? 0x40) }
+                if layout.carriesPackedEvent { n.packedEvent = 0x80 | ([UInt8(0x40), 0x20, 0x10].randomElement(using: &rng) ?? 0x40) }
                 n.operatingTime = Int16.random(in: 20...80, using: &rng)
             } else if v.eventFlags != 0 && chance(0.3) {
                 n.eventFlags = 0x10 | 0x01
             }
         }
-        // Types whose quality reaches the wire.
-        if type.base == .state || (type.base != .protection && type.family != .plain) {
+        // Types whose quality reaches the wire (the point layout says which).
+        if layout.carriesFlags {
             if n.flags.validity == .valid {
                 if chance(0.01) { n.flags.validity = chance(0.5) ? .suspect : .held }
             } else if chance(0.3) {
@@ -87,7 +88,7 @@ struct Simulator<Handle: Sendable>: Service, CustomStringConvertible {
         if n != v {
             n.timeStamp = now.seconds
             n.milliseconds = now.ms
-            if type.family == .extended { n.cov &+= 1 }
+            if layout.carriesCOV { n.cov &+= 1 }
         }
         return n
     }

@@ -523,11 +523,11 @@ func makePoint(_ f: [String: PointCell], row: FieldLocation, stateInValue: Bool)
         v.cov = try number(c, UInt16.self)
     }
     if let c = f["packed_event"] {
-        guard type == .packedProtectionEvent else { throw reject(c, "packed_event") }
+        guard type.layout().carriesPackedEvent else { throw reject(c, "packed_event") }
         v.packedEvent = try number(c, UInt8.self)
     }
     if let c = f["operating_time"] {
-        guard type.base == .protection else { throw reject(c, "operating_time") }
+        guard type.layout().carriesOperatingTime else { throw reject(c, "operating_time") }
         v.operatingTime = try number(c, Int16.self)
     }
     var writable = false
@@ -538,7 +538,8 @@ func makePoint(_ f: [String: PointCell], row: FieldLocation, stateInValue: Bool)
     return PointConfig(name: nameCell.text, type: type, scope: scope, initial: v, writable: writable)
 }
 
-/// Which `PointValue` fields a point type puts on the wire (and so may be configured).
+/// Which `PointValue` fields a point type puts on the wire (and so may be configured): read off
+/// the type's layout, the one table of point types.
 struct PointFields {
     var flags: Bool
     var timeStamp: Bool
@@ -546,10 +547,11 @@ struct PointFields {
     var cov: Bool
 
     init(_ t: PointType) {
-        flags = t.base == .state || (t.family != .plain && t.base != .protection)
-        timeStamp = [.qTimeTag, .extended, .qTimeTagExtended, .protection].contains(t.family)
-        milliseconds = t.family == .qTimeTagExtended || t.family == .protection
-        cov = t.family == .extended
+        let l = t.layout()
+        flags = l.carriesFlags
+        timeStamp = l.carriesTimeStamp
+        milliseconds = l.carriesMilliseconds
+        cov = l.carriesCOV
     }
 }
 

@@ -77,8 +77,8 @@ extension PointConfig {
         if carries.timeStamp && v.timeStamp != zero.timeStamp { f.append(("time_stamp", "\(v.timeStamp)")) }
         if carries.milliseconds && v.milliseconds != zero.milliseconds { f.append(("milliseconds", "\(v.milliseconds)")) }
         if carries.cov && v.cov != zero.cov { f.append(("cov", "\(v.cov)")) }
-        if type == .packedProtectionEvent && v.packedEvent != zero.packedEvent { f.append(("packed_event", "\(v.packedEvent)")) }
-        if type.base == .protection && v.operatingTime != zero.operatingTime { f.append(("operating_time", "\(v.operatingTime)")) }
+        if type.layout().carriesPackedEvent && v.packedEvent != zero.packedEvent { f.append(("packed_event", "\(v.packedEvent)")) }
+        if type.layout().carriesOperatingTime && v.operatingTime != zero.operatingTime { f.append(("operating_time", "\(v.operatingTime)")) }
         if writable { f.append(("writable", "true")) }
         return f
     }

@@ -21,48 +21,54 @@ public struct DSTransferSet: Hashable, Sendable {
 
     public init() {}
 
-    static let memberNames2000 = [
-        "DataSetName", "StartTime", "Interval", "TLE", "BufferTime", "IntegrityCheck", "DSConditionsRequested",
-        "BlockData", "Critical", "RBE", "AllChangesReported", "Status", "EventCodeRequested",
-    ]
+    /// The members of a DSTransferSet, in wire order (spec §3.9): the one list every
+    /// encoding, decoding and type description of a transfer set follows.
+    public enum Member: String, CaseIterable, Sendable {
+        case dataSetName = "DataSetName", startTime = "StartTime", interval = "Interval", tle = "TLE", bufferTime = "BufferTime",
+            integrityCheck = "IntegrityCheck", conditionsRequested = "DSConditionsRequested", blockData = "BlockData",
+            critical = "Critical", rbe = "RBE", allChangesReported = "AllChangesReported", status = "Status",
+            eventCodeRequested = "EventCodeRequested"
 
-    static func memberNames(_ e: Edition) -> [String] {
-        e == .v2000 ? memberNames2000 : memberNames2000.filter { $0 != "AllChangesReported" }
-    }
+        /// The members of an edition: 1996.08 has no AllChangesReported.
+        public static func members(_ e: Edition) -> [Member] { e == .v2000 ? allCases : allCases.filter { $0 != .allChangesReported } }
 
-    public static func typeSpecification(_ e: Edition) -> TypeSpecification {
-        let types: [String: TypeSpecification] = [
-            "DataSetName": TASE2Names.objectNameType, "StartTime": .integer(32), "Interval": .integer(32), "TLE": .integer(32),
-            "BufferTime": .integer(32), "IntegrityCheck": .integer(32), "DSConditionsRequested": .bitString(5),
-            "BlockData": .boolean, "Critical": .boolean, "RBE": .boolean, "AllChangesReported": .boolean, "Status": .boolean,
-            "EventCodeRequested": .integer(16),
-        ]
-        return .structure(components: memberNames(e).map { .init($0, types[$0]!) })
-    }
-
-    func member(_ name: String) -> MMSData? {
-        switch name {
-        case "DataSetName": return dataSetName.map(TASE2Names.objectNameData) ?? .structure([.unsigned(0), .visibleString(""), .visibleString("")])
-        case "StartTime": return .integer(Int64(startTime))
-        case "Interval": return .integer(Int64(interval))
-        case "TLE": return .integer(Int64(tle))
-        case "BufferTime": return .integer(Int64(bufferTime))
-        case "IntegrityCheck": return .integer(Int64(integrityCheck))
-        case "DSConditionsRequested": return .bitString(conditions.bitString)
-        case "BlockData": return .boolean(blockData)
-        case "Critical": return .boolean(critical)
-        case "RBE": return .boolean(rbe)
-        case "AllChangesReported": return .boolean(allChangesReported)
-        case "Status": return .boolean(status)
-        case "EventCodeRequested": return .integer(Int64(eventCodeRequested))
-        default: return nil
+        var type: TypeSpecification {
+            switch self {
+            case .dataSetName: return TASE2Names.objectNameType
+            case .startTime, .interval, .tle, .bufferTime, .integrityCheck: return .integer(32)
+            case .conditionsRequested: return .bitString(5)
+            case .blockData, .critical, .rbe, .allChangesReported, .status: return .boolean
+            case .eventCodeRequested: return .integer(16)
+            }
         }
     }
 
-    public func data(_ e: Edition) -> MMSData { .structure(DSTransferSet.memberNames(e).map { member($0)! }) }
+    public static func typeSpecification(_ e: Edition) -> TypeSpecification {
+        .structure(components: Member.members(e).map { .init($0.rawValue, $0.type) })
+    }
+
+    func value(_ m: Member) -> MMSData {
+        switch m {
+        case .dataSetName: return dataSetName.map(TASE2Names.objectNameData) ?? .structure([.unsigned(0), .visibleString(""), .visibleString("")])
+        case .startTime: return .integer(Int64(startTime))
+        case .interval: return .integer(Int64(interval))
+        case .tle: return .integer(Int64(tle))
+        case .bufferTime: return .integer(Int64(bufferTime))
+        case .integrityCheck: return .integer(Int64(integrityCheck))
+        case .conditionsRequested: return .bitString(conditions.bitString)
+        case .blockData: return .boolean(blockData)
+        case .critical: return .boolean(critical)
+        case .rbe: return .boolean(rbe)
+        case .allChangesReported: return .boolean(allChangesReported)
+        case .status: return .boolean(status)
+        case .eventCodeRequested: return .integer(Int64(eventCodeRequested))
+        }
+    }
+
+    public func data(_ e: Edition) -> MMSData { .structure(Member.members(e).map(value)) }
 
     /// Sets one member from written data; false when the data does not fit the member.
-    mutating func set(_ name: String, _ d: MMSData) -> Bool {
+    mutating func set(_ m: Member, _ d: MMSData) -> Bool {
         func int32() -> Int32? {
             switch d {
             case .integer(let v): return Int32(exactly: v)
@@ -71,27 +77,26 @@ public struct DSTransferSet: Hashable, Sendable {
             }
         }
         func bool() -> Bool? { if case .boolean(let b) = d { return b } else { return nil } }
-        switch name {
-        case "DataSetName":
+        switch m {
+        case .dataSetName:
             guard let n = TASE2Names.objectName(from: d) else { return false }
             dataSetName = n
-        case "StartTime": guard let v = int32() else { return false }; startTime = v
-        case "Interval": guard let v = int32(), v >= 0 else { return false }; interval = v
-        case "TLE": guard let v = int32(), v >= 0 else { return false }; tle = v
-        case "BufferTime": guard let v = int32(), v >= 0 else { return false }; bufferTime = v
-        case "IntegrityCheck": guard let v = int32(), v >= 0 else { return false }; integrityCheck = v
-        case "DSConditionsRequested":
+        case .startTime: guard let v = int32() else { return false }; startTime = v
+        case .interval: guard let v = int32(), v >= 0 else { return false }; interval = v
+        case .tle: guard let v = int32(), v >= 0 else { return false }; tle = v
+        case .bufferTime: guard let v = int32(), v >= 0 else { return false }; bufferTime = v
+        case .integrityCheck: guard let v = int32(), v >= 0 else { return false }; integrityCheck = v
+        case .conditionsRequested:
             guard case .bitString(let b) = d, b.count <= 8 else { return false }
             conditions = DSConditions(bitString: b)
-        case "BlockData": guard let v = bool() else { return false }; blockData = v
-        case "Critical": guard let v = bool() else { return false }; critical = v
-        case "RBE": guard let v = bool() else { return false }; rbe = v
-        case "AllChangesReported": guard let v = bool() else { return false }; allChangesReported = v
-        case "Status": guard let v = bool() else { return false }; status = v
-        case "EventCodeRequested":
+        case .blockData: guard let v = bool() else { return false }; blockData = v
+        case .critical: guard let v = bool() else { return false }; critical = v
+        case .rbe: guard let v = bool() else { return false }; rbe = v
+        case .allChangesReported: guard let v = bool() else { return false }; allChangesReported = v
+        case .status: guard let v = bool() else { return false }; status = v
+        case .eventCodeRequested:
             guard let v = int32(), let s = Int16(exactly: v) else { return false }
             eventCodeRequested = s
-        default: return false
         }
         return true
     }
@@ -100,7 +105,7 @@ public struct DSTransferSet: Hashable, Sendable {
     init?(_ d: MMSData, edition: Edition) {
         guard case .structure(let parts) = d, parts.count == edition.dsTransferSetMembers else { return nil }
         self.init()
-        for (name, value) in zip(DSTransferSet.memberNames(edition), parts) where !set(name, value) { return nil }
+        for (m, value) in zip(Member.members(edition), parts) where !set(m, value) { return nil }
     }
 }
 

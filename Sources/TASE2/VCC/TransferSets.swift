@@ -12,10 +12,11 @@ extension VirtualControlCentre {
         let edition = configuration.vcc.edition
         var new = slot.value
         if let aa {
-            guard let path = aa.componentPath, path.count == 1, DSTransferSet.memberNames(edition).contains(path[0]) else {
+            guard let path = aa.componentPath, path.count == 1, let m = DSTransferSet.Member(rawValue: path[0]),
+                  DSTransferSet.Member.members(edition).contains(m) else {
                 return .failure(.objectAccessUnsupported)
             }
-            guard new.set(path[0], data) else { return .failure(.typeInconsistent) }
+            guard new.set(m, data) else { return .failure(.typeInconsistent) }
         } else {
             guard let whole = DSTransferSet(data, edition: edition) else {
                 if case .structure = data { return .failure(.objectAttributeInconsistent) }

@@ -393,7 +393,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
             if let aa = access.alternateAccess {
                 guard let path = aa.componentPath, path.count == 1, case .structure(let parts) = value,
                       case .transferSet = target,
-                      let i = DSTransferSet.memberNames(configuration.vcc.edition).firstIndex(of: path[0]) else {
+                      let i = DSTransferSet.Member.members(configuration.vcc.edition).map(\.rawValue).firstIndex(of: path[0]) else {
                     return .failure(.objectAccessUnsupported)
                 }
                 value = parts[i]

@@ -1,0 +1,244 @@
+import BER
+import MMS
+
+/// One member of a point type on the wire. A point type is its list of members in normative
+/// order (`PointType.layout`): the type description, the encoding from storage, the decoding
+/// of a written value, the configuration fields and the simulator all read that one table.
+public enum PointMember: Hashable, Sendable {
+    /// Data_Real (float32), Data_Discrete (Integer32) or Data_StateSupplemental (BitString 8).
+    case value
+    /// Data_State: the state and its quality in one octet.
+    case stateOctet
+    /// The state bits alone, in libtase2's two-member Data_StateQ.
+    case stateValue
+    /// Data_Flags: quality.
+    case flags
+    /// Data_TimeStamp (GMTBasedS).
+    case timeStamp
+    /// TimeStampExtended { GMTBasedS, Milliseconds }.
+    case timeStampExtended
+    /// COV_Counter.
+    case cov
+    /// Protection events.
+    case singleEventFlags, packedEvent, packedEventFlags, operatingTime, eventTime
+
+    /// The structure component's name.
+    var componentName: String {
+        switch self {
+        case .value, .stateValue: return "Value"
+        case .stateOctet, .flags: return "Flags"
+        case .timeStamp, .timeStampExtended: return "TimeStamp"
+        case .cov: return "COV"
+        case .singleEventFlags: return "SingleEventFlags"
+        case .packedEvent: return "PackedEvent"
+        case .packedEventFlags: return "PackedEventFlags"
+        case .operatingTime: return "OperatingTime"
+        case .eventTime: return "EventTime"
+        }
+    }
+}
+
+/// A point type's members, and whether they form a structure (all but the plain types do).
+public struct PointLayout: Hashable, Sendable {
+    public let members: [PointMember]
+    public let isStructure: Bool
+
+    /// Which configurable fields the type carries (only those may be set in a configuration).
+    public var carriesFlags: Bool { members.contains(.flags) || members.contains(.stateOctet) }
+    public var carriesTimeStamp: Bool { members.contains(.timeStamp) || members.contains(.timeStampExtended) || members.contains(.eventTime) }
+    public var carriesMilliseconds: Bool { members.contains(.timeStampExtended) || members.contains(.eventTime) }
+    public var carriesCOV: Bool { members.contains(.cov) }
+    public var carriesPackedEvent: Bool { members.contains(.packedEvent) }
+    public var carriesOperatingTime: Bool { members.contains(.operatingTime) }
+}
+
+extension PointType {
+    /// The one table of point layouts (spec §3.4). `stateQ` only changes Data_StateQ.
+    public func layout(stateQ: StateQShape = .bitString) -> PointLayout {
+        if self == .stateQ && stateQ == .valueAndFlags { return PointLayout(members: [.stateValue, .flags], isStructure: true) }
+        return Self.layouts[Self.index[self]!]
+    }
+
+    static let index: [PointType: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+
+    static let layouts: [PointLayout] = allCases.map { t in
+        func s(_ m: [PointMember]) -> PointLayout { PointLayout(members: m, isStructure: true) }
+        switch (t.base, t.family) {
+        case (.protection, _):
+            return t == .singleProtectionEvent
+                ? s([.singleEventFlags, .operatingTime, .eventTime])
+                : s([.packedEvent, .packedEventFlags, .operatingTime, .eventTime])
+        case (.state, .plain), (.state, .q): return PointLayout(members: [.stateOctet], isStructure: false)
+        case (.state, .qTimeTag): return s([.timeStamp, .stateOctet])
+        case (.state, .extended): return s([.timeStamp, .stateOctet, .cov])
+        case (.state, _): return s([.timeStampExtended, .stateOctet])
+        case (_, .plain): return PointLayout(members: [.value], isStructure: false)
+        case (_, .q): return s([.value, .flags])
+        case (_, .qTimeTag): return s([.value, .timeStamp, .flags])
+        case (_, .extended): return s([.value, .timeStamp, .flags, .cov])
+        default: return s([.value, .timeStampExtended, .flags])
+        }
+    }
+
+    // MARK: Type description
+
+    func memberType(_ m: PointMember) -> TypeSpecification {
+        switch m {
+        case .value:
+            switch base {
+            case .real: return .float32
+            case .discrete: return .integer(32)
+            default: return .bitString(8)
+            }
+        case .stateOctet, .stateValue, .flags, .singleEventFlags, .packedEvent, .packedEventFlags: return .bitString(8)
+        case .timeStamp: return .integer(32)
+        case .timeStampExtended, .eventTime: return .tsx
+        case .cov: return .unsigned(16)
+        case .operatingTime: return .integer(16)
+        }
+    }
+
+    /// The MMS type of a point of this type (what GetVariableAccessAttributes answers).
+    public func typeSpecification(stateQ: StateQShape = .bitString) -> TypeSpecification {
+        let l = layout(stateQ: stateQ)
+        guard l.isStructure else { return memberType(l.members[0]) }
+        return .structure(components: l.members.map { .init($0.componentName, memberType($0)) })
+    }
+
+    // MARK: Values
+
+    /// The point's value as MMS Data.
+    public func data(_ v: PointValue, stateQ: StateQShape = .bitString) -> MMSData {
+        let l = layout(stateQ: stateQ)
+        guard l.isStructure else { return memberData(l.members[0], v) }
+        return .structure(l.members.map { memberData($0, v) })
+    }
+
+    func memberData(_ m: PointMember, _ v: PointValue) -> MMSData {
+        func bits8(_ b: UInt8) -> MMSData { .bitString(BitString(msbFirst: UInt64(b) << 56, count: 8)) }
+        switch m {
+        case .value:
+            switch base {
+            case .real: return .float(v.real)
+            case .discrete: return .integer(Int64(v.discrete))
+            default: return bits8(v.state)
+            }
+        case .stateOctet: return bits8(v.stateOctet)
+        case .stateValue: return bits8(v.state & 0xC0)
+        case .flags: return bits8(v.flags.rawValue)
+        case .timeStamp: return .integer(Int64(v.timeStamp))
+        case .timeStampExtended, .eventTime: return .structure([.integer(Int64(v.timeStamp)), .integer(Int64(v.milliseconds))])
+        case .cov: return .unsigned(UInt64(v.cov))
+        case .singleEventFlags, .packedEventFlags: return bits8(v.eventFlags)
+        case .packedEvent: return bits8(v.packedEvent)
+        case .operatingTime: return .integer(Int64(v.operatingTime))
+        }
+    }
+
+    /// Prepends the point's value straight from storage to a PDU being encoded: the same bytes as
+    /// `data(_:stateQ:).prepend(to:)`, without building a value tree.
+    public func prepend(_ v: PointValue, stateQ: StateQShape = .bitString, to w: inout BERWriter) {
+        let l = layout(stateQ: stateQ)
+        let mark = w.count
+        var i = l.members.count - 1
+        while i >= 0 {
+            prependMember(l.members[i], v, to: &w)
+            i -= 1
+        }
+        if l.isStructure { w.prependHeader(.contextConstructed(2), length: w.count - mark) }
+    }
+
+    @inline(__always)
+    func prependMember(_ m: PointMember, _ v: PointValue, to w: inout BERWriter) {
+        @inline(__always) func bits8(_ b: UInt8) { w.prependBitString(BitString(msbFirst: UInt64(b) << 56, count: 8), tag: .context(4)) }
+        switch m {
+        case .value:
+            switch base {
+            case .real: w.prependFloat32(v.real, tag: .context(7))
+            case .discrete: w.prependInteger(Int64(v.discrete), tag: .context(5))
+            default: bits8(v.state)
+            }
+        case .stateOctet: bits8(v.stateOctet)
+        case .stateValue: bits8(v.state & 0xC0)
+        case .flags: bits8(v.flags.rawValue)
+        case .timeStamp: w.prependInteger(Int64(v.timeStamp), tag: .context(5))
+        case .timeStampExtended, .eventTime:
+            let mark = w.count
+            w.prependInteger(Int64(v.milliseconds), tag: .context(5))
+            w.prependInteger(Int64(v.timeStamp), tag: .context(5))
+            w.prependHeader(.contextConstructed(2), length: w.count - mark)
+        case .cov: w.prependUnsigned(UInt64(v.cov), tag: .context(6))
+        case .singleEventFlags, .packedEventFlags: bits8(v.eventFlags)
+        case .packedEvent: bits8(v.packedEvent)
+        case .operatingTime: w.prependInteger(Int64(v.operatingTime), tag: .context(5))
+        }
+    }
+
+    /// The value a client wrote (whole point), or nil when the data does not have this type's
+    /// shape. Fields the type does not carry keep their values from `old`.
+    public func value(from d: MMSData, stateQ: StateQShape = .bitString, keeping old: PointValue = PointValue()) -> PointValue? {
+        guard typeSpecification(stateQ: stateQ).accepts(d) else {
+            // Lenient: a plain Real also takes an integer, a plain Discrete a float with no fraction.
+            var v = old
+            switch (self, d) {
+            case (.real, .integer(let i)):
+                v.real = Float(i)
+                return v
+            case (.discrete, .floatingPoint(let f)) where f.doubleValue.rounded() == f.doubleValue && abs(f.doubleValue) < 2_147_483_648:
+                v.discrete = Int32(f.doubleValue)
+                return v
+            case (.discrete, .unsigned(let u)) where u <= UInt64(Int32.max):
+                v.discrete = Int32(u)
+                return v
+            default: return nil
+            }
+        }
+        let l = layout(stateQ: stateQ)
+        var v = old
+        let parts: [MMSData]
+        if l.isStructure, case .structure(let p) = d { parts = p } else { parts = [d] }
+        for (m, x) in zip(l.members, parts) { set(m, from: x, in: &v) }
+        return v
+    }
+
+    func set(_ m: PointMember, from x: MMSData, in v: inout PointValue) {
+        func octet() -> UInt8? { if case .bitString(let b) = x, b.count == 8 { return b.byte(0) } else { return nil } }
+        func integer(_ d: MMSData) -> Int64? {
+            switch d {
+            case .integer(let i): return i
+            case .unsigned(let u): return Int64(exactly: u)
+            default: return nil
+            }
+        }
+        func int() -> Int64? { integer(x) }
+        switch m {
+        case .value:
+            switch (base, x) {
+            case (.real, .floatingPoint(let f)): v.real = Float(f.doubleValue)
+            case (.discrete, _): if let i = int() { v.discrete = Int32(truncatingIfNeeded: i) }
+            default: if let o = octet() { v.state = o }
+            }
+        case .stateOctet:
+            if let o = octet() {
+                v.state = o & 0xC0
+                v.flags = DataFlags(rawValue: o)
+            }
+        case .stateValue: if let o = octet() { v.state = o & 0xC0 }
+        case .flags: if let o = octet() { v.flags = DataFlags(rawValue: o) }
+        case .timeStamp: if let t = int() { v.timeStamp = Int32(truncatingIfNeeded: t) }
+        case .timeStampExtended, .eventTime:
+            if case .structure(let p) = x, p.count == 2, let s = integer(p[0]), let ms = integer(p[1]) {
+                v.timeStamp = Int32(truncatingIfNeeded: s)
+                v.milliseconds = Int16(truncatingIfNeeded: ms)
+            }
+        case .cov: if let c = int() { v.cov = UInt16(truncatingIfNeeded: c) }
+        case .singleEventFlags, .packedEventFlags: if let o = octet() { v.eventFlags = o }
+        case .packedEvent: if let o = octet() { v.packedEvent = o }
+        case .operatingTime: if let t = int() { v.operatingTime = Int16(truncatingIfNeeded: t) }
+        }
+    }
+}
+
+extension TypeSpecification {
+    static let tsx = TypeSpecification.structure(components: [.init("GMTBasedS", .integer(32)), .init("Milliseconds", .integer(16))])
+}
