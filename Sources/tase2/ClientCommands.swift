@@ -48,9 +48,9 @@ struct PartnerOptions: ParsableArguments {
         var config = MMSClient.Configuration(host: host, port: port, local: OSIAddress(apTitle: local, aeQualifier: aeQualifier),
                                              remote: OSIAddress(apTitle: remote, aeQualifier: remoteAeQualifier))
         config.timeouts.request = .nanoseconds(Int64(requestTimeout * 1e9))
-        config.timeouts.associate = .nanoseconds(Int64(requestTimeout * 1e9))
+        config.timeouts.associate = .nanoseconds(Int64(max(requestTimeout, 10) * 1e9))
         config.timeouts.release = .nanoseconds(Int64(min(requestTimeout, 10) * 1e9))
-        config.connectTimeout = .nanoseconds(Int64(requestTimeout * 1e9))
+        config.connectTimeout = .nanoseconds(Int64(max(requestTimeout, 10) * 1e9))
         config.clientLimits.maxNames = maxNames
         guard let tlsCa else { return config }
         var tls = TLSConfiguration.makeClientConfiguration()

@@ -162,10 +162,11 @@ struct TASE2DemoTests {
         #expect(list.count == 5, "\(client)")
         for k in 0..<3 { #expect((list[safe: k] as? [String: Any])?["error"] as? Int == 3, "\(client) member \(k)") }
         #expect(shape(list[safe: 3] as Any) == "structure(float,bits8)", "\(client)")
-        // Next_DSTransfer_Set twice: the same reserved transfer set.
+        // Next_DSTransfer_Set twice: two transfer sets (every read takes one, as ABB partners expect).
         let ts = typed(TASE2Names.objectNameData(.domainSpecific(domain: "ICC1", item: "DSTrans1")))
+        let ts2 = typed(TASE2Names.objectNameData(.domainSpecific(domain: "ICC1", item: "DSTrans2")))
         #expect(NSDictionary(dictionary: result(n + 2) as? [String: Any] ?? [:]).isEqual(to: ts as! [String: Any]), "\(client)")
-        #expect(NSDictionary(dictionary: result(n + 3) as? [String: Any] ?? [:]).isEqual(to: ts as! [String: Any]), "\(client)")
+        #expect(NSDictionary(dictionary: result(n + 3) as? [String: Any] ?? [:]).isEqual(to: ts2 as! [String: Any]), "\(client)")
         #expect(result(n + 4) as? String == "success", "\(client) DSTS write: \(String(describing: r[n + 4]))")
         #expect(result(n + 6) as? String == "success", "\(client) Status := FALSE")
         let del = result(n + 7) as? [String: Any]

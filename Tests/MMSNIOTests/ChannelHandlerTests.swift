@@ -89,6 +89,23 @@ struct ChannelHandlerTests {
         _ = try? h.channel.finish(acceptAlreadyClosed: true)
     }
 
+    /// A connection closed before it ever became active (evicted while being set up) never sees
+    /// channelInactive: the handler still ends, so no serving loop waits on it for ever.
+    @Test func aConnectionClosedBeforeItWasActiveStillEnds() throws {
+        let channel = EmbeddedChannel()
+        var logger = Logger(label: "test.handler")
+        logger.logLevel = .critical
+        let handler = MMSChannelHandler(role: .called, configuration: .init(local: calledAddress), associationID: 1,
+                                        limits: MMSClientLimits(), servesModel: true, logger: logger, eventLoop: channel.embeddedEventLoop)
+        let events = handler.makeEvents(eventLoop: channel.embeddedEventLoop)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        #expect(!channel.isActive)
+        _ = try channel.pipeline.syncOperations.removeHandler(handler).wait()
+        #expect(handler.ended)
+        #expect(throws: MMSAssociationError.closed("connection closed before it was set up")) { try handler.establishPromise.futureResult.wait() }
+        _ = events
+    }
+
     /// Backpressure: while the connection cannot take our writes, the handler holds reads back.
     @Test func readsAreHeldWhileTheConnectionIsNotWritable() throws {
         let h = try Harness()

@@ -113,7 +113,9 @@ struct LoopbackTests {
     @Test func refusedAssociationAndBadPeers() async throws {
         let device = Fixture.makeDevice(accept: { r in r.callingAPTitle == [1, 1, 1, 999] ? .accept : .reject(.callingAPTitleNotRecognized) })
         var cfg = MMSServer.Configuration(host: "127.0.0.1", port: 0)
-        cfg.timeouts = MMSTimeouts(associate: .milliseconds(1500), partialPDU: .milliseconds(1000))
+        // Long enough for the good client to associate on a loaded 2-core CI machine (the timer
+        // runs from the TCP connect), short enough to keep the test quick.
+        cfg.timeouts = MMSTimeouts(associate: .seconds(4), partialPDU: .seconds(2))
         try await withServer(device, configuration: cfg) { server, port in
             var c = clientConfig(port)
             c.local.apTitle = [1, 2, 3]

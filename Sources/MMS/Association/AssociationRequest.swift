@@ -49,10 +49,31 @@ public struct AssociationRequest: Hashable, Sendable {
 }
 
 /// The called side's answer to an `AssociationRequest`.
-public enum AssociationDecision: Hashable, Sendable {
+public enum AssociationDecision: Sendable {
+    /// Accept, answering with the server's own AP-title and AE-qualifier.
     case accept
+    /// Accept with what the model chose for this partner: the AP-title and AE-qualifier to answer
+    /// with (ICCP hubs answer each partner as that partner called them), and the model's own
+    /// per-association object, which every later call for the association carries
+    /// (`AssociationContext.session`).
+    case acceptAs(AcceptedAssociation)
     /// Refuse with an ACSE diagnostic, e.g. `.callingAPTitleNotRecognized`.
     case reject(AARE.Diagnostic)
+}
+
+/// What a model attaches to an association it accepts.
+public struct AcceptedAssociation: Sendable {
+    /// Answer with this AP-title / AE-qualifier instead of the server's (nil: the server's).
+    public var respondingAPTitle: OID?
+    public var respondingAEQualifier: Int64?
+    /// The model's per-association state, handed back in `AssociationContext.session`.
+    public var session: (any Sendable)?
+
+    public init(respondingAPTitle: OID? = nil, respondingAEQualifier: Int64? = nil, session: (any Sendable)? = nil) {
+        self.respondingAPTitle = respondingAPTitle
+        self.respondingAEQualifier = respondingAEQualifier
+        self.session = session
+    }
 }
 
 /// An established association, as either side sees it.

@@ -2,13 +2,24 @@ import BER
 import OSI
 
 /// Identifies one association to a server model (for association-specific objects and for
-/// state a model keeps per partner).
+/// state a model keeps per partner). Equal when the association is.
 public struct AssociationContext: Hashable, Sendable {
     public let id: UInt64
     public let info: AssociationInfo
-    public init(id: UInt64, info: AssociationInfo) {
+    /// What the model attached when it accepted the association (`AcceptedAssociation.session`),
+    /// or set up for an association it called.
+    public let session: (any Sendable)?
+
+    public init(id: UInt64, info: AssociationInfo, session: (any Sendable)? = nil) {
         self.id = id
         self.info = info
+        self.session = session
+    }
+
+    public static func == (a: AssociationContext, b: AssociationContext) -> Bool { a.id == b.id && a.info == b.info }
+    public func hash(into h: inout Hasher) {
+        h.combine(id)
+        h.combine(info)
     }
 }
 
@@ -35,6 +46,9 @@ public protocol VirtualManufacturingDevice: Sendable {
     /// Names of one object class in one scope, visible to this association, ascending.
     func names(of objectClass: GetNameListRequest.ObjectClass, in scope: GetNameListRequest.ObjectScope,
                for association: AssociationContext) async throws(ServiceError) -> [String]
+    /// One GetNameList page, for models that keep their names sorted (no list built per
+    /// request); nil (the default) lets the dispatcher page `names`.
+    func namePage(_ request: GetNameListRequest, budget: Int, for association: AssociationContext) async throws(ServiceError) -> GetNameListResponse?
     func read(_ variables: [VariableAccess], for association: AssociationContext) async -> [AccessResult]
     /// Read of a named variable list: one result per member.
     func read(list: ObjectName, for association: AssociationContext) async throws(ServiceError) -> [AccessResult]
@@ -50,11 +64,11 @@ public protocol VirtualManufacturingDevice: Sendable {
     /// An unconfirmed informationReport the partner sent us (TASE.2: ACK/NACK of critical reports).
     func received(_ report: InformationReport, for association: AssociationContext) async
     func status(for association: AssociationContext) async -> StatusResponse
-    /// True when the model answers Reads straight from its storage (`prependReadResponse`).
-    var readsFromStorage: Bool { get }
+    /// True when the model answers this Read straight from its storage (`prependReadResponse`).
+    func readsFromStorage(_ request: ReadRequest, for association: AssociationContext) -> Bool
     /// A model that answers a Read straight from its storage prepends the whole
     /// confirmed-ResponsePDU to `w`, synchronously, into the buffer that will be written: no
-    /// value tree, no copy. Only called when `readsFromStorage`.
+    /// value tree, no copy. Only called when `readsFromStorage` said so.
     func prependReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext,
                              to w: inout BERWriter) throws(ServiceError)
 }
@@ -65,7 +79,10 @@ extension VirtualManufacturingDevice {
     public func associationEnded(_ association: AssociationContext) async {}
     public func received(_ report: InformationReport, for association: AssociationContext) async {}
     public func status(for association: AssociationContext) async -> StatusResponse { StatusResponse() }
-    public var readsFromStorage: Bool { false }
+    public func namePage(_ request: GetNameListRequest, budget: Int, for association: AssociationContext) async throws(ServiceError)
+        -> GetNameListResponse?
+    { nil }
+    public func readsFromStorage(_ request: ReadRequest, for association: AssociationContext) -> Bool { false }
     public func prependReadResponse(_ request: ReadRequest, invokeID: UInt32, for association: AssociationContext,
                                     to w: inout BERWriter) throws(ServiceError) {}
 }
@@ -82,6 +99,7 @@ public enum VMDDispatcher {
             case .identify:
                 return .response(.identify(device.identity))
             case .getNameList(let q):
+                if let page = try await device.namePage(q, budget: maxPDUSize - 24, for: association) { return .response(.getNameList(page)) }
                 let all = try await device.names(of: q.objectClass, in: q.scope, for: association)
                 return .response(.getNameList(page(all, after: q.continueAfter, maxPDUSize: maxPDUSize)))
             case .read(let q):

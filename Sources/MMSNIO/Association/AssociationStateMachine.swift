@@ -557,13 +557,18 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
     /// Called role: the model's answer to `.requestAcceptance`.
     public mutating func accept(_ decision: AssociationDecision, now: NIODeadline) -> Action {
         guard case .awaitingDecision(let request, let ctx, let proposed) = phase else { return .none }
+        var responding = configuration.local
         switch decision {
         case .reject(let diagnostic):
             return refuse(diagnostic, ctx, reason: "rejected: diagnostic \(diagnostic)", proposed: proposed, applicationContext: request.applicationContext)
+        case .acceptAs(let accepted):
+            if let t = accepted.respondingAPTitle { responding.apTitle = t }
+            if let q = accepted.respondingAEQualifier { responding.aeQualifier = q }
+            fallthrough
         case .accept:
             let response = InitiateParameters.response(to: request.initiate, limits: configuration.limits)
             contexts = ctx
-            let ac = OSIEncoder.accept(responding: configuration.local, initiate: .initiateResponse(response), contexts: ctx,
+            let ac = OSIEncoder.accept(responding: responding, initiate: .initiateResponse(response), contexts: ctx,
                                        proposed: proposed, applicationContext: request.applicationContext)
             let written = frames(ac)
             return established(response.negotiated(peerServices: request.initiate.servicesSupported, tpduSize: tpduSize),

@@ -38,7 +38,7 @@ enum AssociationServing {
         let framing = a.framing
         let allocator = a.allocator
         do {
-            if case .read(let q) = request, device.readsFromStorage {
+            if case .read(let q) = request, device.readsFromStorage(q, for: a.context) {
                 do {
                     return try framing.frame(capacity: 1024, allocator: allocator) { w in
                         try device.prependReadResponse(q, invokeID: invokeID, for: a.context, to: &w)

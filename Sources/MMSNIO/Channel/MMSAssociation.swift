@@ -122,6 +122,12 @@ public final class MMSAssociation: Sendable {
     /// True when the connection can take more data now (for report flow control).
     public var isWritable: Bool { channel.isWritable }
 
+    /// Returns when the connection can take more data (at once if it can), or has ended.
+    public func waitUntilWritable() async {
+        let handler = self.handler
+        await withCheckedContinuation { c in handler.eventLoop.execute { handler.value.waitUntilWritable(c) } }
+    }
+
     // MARK: Ending
 
     /// MMS conclude (once nothing is outstanding), then ACSE release; returns when the peer has

@@ -52,6 +52,11 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     var context: ChannelHandlerContext?
     var association: MMSAssociation?
+    /// The model's per-association object: from its accept decision, or given for an
+    /// association we call.
+    var session: (any Sendable)?
+    /// Who waits for the connection to take writes again (report flow control).
+    var writableWaiters: [CheckedContinuation<Void, Never>] = []
     var peerAddress = "?"
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
@@ -97,6 +102,12 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
+        // A connection closed before it became active (evicted while being set up) never sees
+        // channelInactive: whoever waits on it is still told.
+        if !ended {
+            if activated { perform(machine.connectionClosed()) }
+            finish(error: .closed("connection closed before it was set up"))
+        }
         self.context = nil
     }
 
@@ -133,6 +144,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if !context.channel.isWritable { logger.notice("peer is not reading; pausing its requests") }
+        if context.channel.isWritable { resumeWritableWaiters() }
         resumeReadingIfPossible()
         context.fireChannelWritabilityChanged()
     }
@@ -158,6 +170,16 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         logger.warning("connection error: \(error)")
         perform(machine.abort(reason: "\(error)"))
         context.close(promise: nil)
+    }
+
+    func waitUntilWritable(_ c: CheckedContinuation<Void, Never>) {
+        if ended || context?.channel.isWritable != false { c.resume() } else { writableWaiters.append(c) }
+    }
+
+    func resumeWritableWaiters() {
+        let w = writableWaiters
+        writableWaiters = []
+        for c in w { c.resume() }
     }
 
     // MARK: Timers
@@ -263,7 +285,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func associated(_ info: AssociationInfo, _ framing: Framing, _ context: ChannelHandlerContext) {
-        let ctx = AssociationContext(id: associationID, info: info)
+        let ctx = AssociationContext(id: associationID, info: info, session: session)
         let a = MMSAssociation(handler: NIOLoopBound(self, eventLoop: context.eventLoop), channel: context.channel, context: ctx,
                                framing: framing, remoteAddress: peerAddress, reports: reports, closed: closedPromise.futureResult,
                                limits: limits)
@@ -281,6 +303,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: User calls (on the event loop)
 
     func decided(_ decision: AssociationDecision, for request: AssociationRequest) {
+        if case .acceptAs(let accepted) = decision { session = accepted.session }
         if case .reject(let diagnostic) = decision {
             logger.notice("association refused", metadata: [
                 "callingAPTitle": "\(request.callingAPTitle.map { "\($0)" } ?? "-")",
@@ -324,6 +347,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer = nil
         establishPromise.fail(error)
         reports.finish()
+        resumeWritableWaiters()
         events?.finish()
         events = nil
         closedPromise.succeed(())

@@ -55,12 +55,14 @@ public enum MMSClient {
     /// Associates, serves the peer's requests with `device` on the same association while
     /// `body` runs (ICCP partners act as each other's client), and ends the association when
     /// `body` returns (conclude; abort if that fails). Every task ends before this returns.
+    /// `session`: the model's per-association object for this association (its
+    /// `AssociationContext.session`), as its accept decision would give one for a called association.
     public static func withAssociation<R: Sendable>(
-        _ configuration: Configuration, serving device: some VirtualManufacturingDevice,
+        _ configuration: Configuration, serving device: some VirtualManufacturingDevice, session: (any Sendable)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "freetase2.mms.client"),
         _ body: @Sendable (MMSAssociation) async throws -> R
     ) async throws -> R {
-        let (association, events, handler) = try await open(configuration, servesModel: true, group: group, logger: logger)
+        let (association, events, handler) = try await open(configuration, servesModel: true, session: session, group: group, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await AssociationServing.run(events!, handler: handler, device: device) }
             do {
@@ -84,7 +86,8 @@ public enum MMSClient {
         }
     }
 
-    static func open(_ configuration: Configuration, servesModel: Bool, group: any EventLoopGroup, logger: Logger) async throws
+    static func open(_ configuration: Configuration, servesModel: Bool, session: (any Sendable)? = nil, group: any EventLoopGroup,
+                     logger: Logger) async throws
         -> (association: MMSAssociation, events: AssociationEventSequence?, handler: NIOLoopBound<MMSChannelHandler>)
     {
         let id = ids.add(1, ordering: .relaxed).newValue
@@ -95,15 +98,29 @@ public enum MMSClient {
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: configuration.host, port: configuration.port).get()
-        let (established, events, handler) = try await channel.eventLoop.submit {
-            let handler = MMSChannelHandler(
-                role: .calling, configuration: smConfig, associationID: id, limits: configuration.clientLimits,
-                servesModel: servesModel, logger: logger, eventLoop: channel.eventLoop)
-            let events = servesModel ? handler.makeEvents(eventLoop: channel.eventLoop) : nil
-            try configuration.pipelinePrelude?(channel)
-            try channel.pipeline.syncOperations.addHandler(handler)
-            return (handler.establishPromise.futureResult, events, NIOLoopBound(handler, eventLoop: channel.eventLoop))
-        }.get()
+        let setUp: (EventLoopFuture<MMSAssociation>, AssociationEventSequence?, NIOLoopBound<MMSChannelHandler>)
+        do {
+            setUp = try await channel.eventLoop.submit {
+                let handler = MMSChannelHandler(
+                    role: .calling, configuration: smConfig, associationID: id, limits: configuration.clientLimits,
+                    servesModel: servesModel, logger: logger, eventLoop: channel.eventLoop)
+                let events = servesModel ? handler.makeEvents(eventLoop: channel.eventLoop) : nil
+                handler.session = session
+                do {
+                    try configuration.pipelinePrelude?(channel)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                } catch {
+                    handler.finish(error: .closed("connection set-up failed: \(error)"))
+                    channel.close(promise: nil)
+                    throw error
+                }
+                return (handler.establishPromise.futureResult, events, NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            }.get()
+        } catch ChannelError.ioOnClosedChannel {
+            // The peer closed at once (a server at its connection limit does): say so plainly.
+            throw MMSAssociationError.closed("connection closed by the peer")
+        }
+        let (established, events, handler) = setUp
         do {
             return (try await established.get(), events, handler)
         } catch {

@@ -80,6 +80,8 @@ public final class MMSServer: Service, Sendable {
         public var maxPendingPerSource: Int
         /// Handlers to put in front of the MMS handler of each connection (TLS, from `TASE2TLS`).
         public var pipelinePrelude: (@Sendable (any Channel) throws -> Void)?
+        /// Told of every association once it is established (before any of its requests is served).
+        public var onAssociation: (@Sendable (MMSAssociation) -> Void)?
 
         public init(host: String = "0.0.0.0", port: Int = 102,
                     local: OSIAddress = OSIAddress(apTitle: [1, 1, 1, 999, 1], aeQualifier: 12),
@@ -154,10 +156,11 @@ public final class MMSServer: Service, Sendable {
         let listener: NIOAsyncChannel<Accepted?, Never>
         do {
             listener = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: configuration.host, port: configuration.port) { [self] child in
+                .bind(host: configuration.host, port: configuration.port,
+                      serverBackPressureStrategy: .init(lowWatermark: 64, highWatermark: 512)) { [self] child in
                     child.eventLoop.makeCompletedFuture { try self.initialize(child) }
                 }
         } catch {
@@ -222,12 +225,22 @@ public final class MMSServer: Service, Sendable {
             configuration: .init(local: configuration.local, limits: configuration.limits, timeouts: configuration.timeouts),
             associationID: id, limits: configuration.clientLimits, servesModel: true, logger: logger, eventLoop: child.eventLoop)
         let events = handler.makeEvents(eventLoop: child.eventLoop)
+        let onAssociation = configuration.onAssociation
         handler.registry = { [self] id, association in
             self.live.withLock { $0[id] = association }
-            if association != nil { self.admission.associated(id) }
+            if let association {
+                self.admission.associated(id)
+                onAssociation?(association)
+            }
         }
-        try configuration.pipelinePrelude?(child)
-        try child.pipeline.syncOperations.addHandler(handler)
+        do {
+            try configuration.pipelinePrelude?(child)
+            try child.pipeline.syncOperations.addHandler(handler)
+        } catch {
+            // The handler never joined the pipeline: end it here so nothing waits on it.
+            handler.finish(error: .closed("connection set-up failed: \(error)"))
+            throw error
+        }
         return Accepted(handler: NIOLoopBound(handler, eventLoop: child.eventLoop), events: events)
     }
 }

@@ -45,7 +45,10 @@ extension TASE2Configuration {
             }
             iccTables[t.icc] = i
             guard (0...1000).contains(t.transferSets) else { throw fail("\(path).transfer_sets", "\(t.transferSets) is not in 0…1000") }
-            guard t.partnerAPTitle.components.count >= 2 else { throw fail("\(path).partner.ap_title", "needs at least two arcs") }
+            if let a = t.partnerAPTitle, a.components.count < 2 { throw fail("\(path).partner.ap_title", "needs at least two arcs") }
+            guard t.partnerAPTitle != nil || t.partnerAEQualifier != nil || t.partnerPSEL != nil || t.partnerSSEL != nil || t.partnerTSEL != nil else {
+                throw fail("\(path).partner", "names nothing to recognise the partner by; give ap_title, ae_qualifier, psel, ssel or tsel")
+            }
         }
 
         // ICC domains that exist: those of the tables, or (open server) any domain the model uses.

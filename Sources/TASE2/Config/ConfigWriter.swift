@@ -20,7 +20,7 @@ extension TASE2Configuration {
 
         out += bilateralTables.isEmpty ? "bilateral_tables: []\n" : "bilateral_tables:\n"
         for t in bilateralTables {
-            var partner = [("ap_title", t.partnerAPTitle.description)]
+            var partner: [(String, String)] = t.partnerAPTitle.map { [("ap_title", $0.description)] } ?? []
             if let q = t.partnerAEQualifier { partner.append(("ae_qualifier", "\(q)")) }
             if let s = t.partnerPSEL { partner.append(("psel", quoted(hexString(s)))) }
             if let s = t.partnerSSEL { partner.append(("ssel", quoted(hexString(s)))) }

@@ -40,6 +40,28 @@ public struct VCCSettings: Hashable, Sendable {
     public var maxPDUSize: Int32
     /// Sizes of the information buffers (`Info_Buff_<n>`) messages are sent in (Block 4).
     public var infoBufferSizes: [Int] = [64, 256, 1024, 4096]
+    /// Conformance blocks advertised in Supported_Features; nil: what is configured (1 and 2
+    /// always, 4 with information buffers, 5 with devices).
+    public var blocks: [Int]?
+    /// How long a select (SBO) stays armed, in seconds.
+    public var selectTimeout: Double = 30
+    /// How long a critical report may wait for its acknowledgement, in seconds.
+    public var criticalReportTimeout: Double = 30
+    /// Smallest Interval and IntegrityCheck a transfer set may ask for, in seconds.
+    public var minimumInterval: Int32 = 1
+    /// Most changes an AllChangesReported transfer set queues between reports (the oldest go first).
+    public var allChangesQueueSize: Int = 10_000
+    /// DS transfer sets per ICC in open mode.
+    public var openModeTransferSets: Int = 100
+
+    /// The blocks Supported_Features advertises.
+    public func advertisedBlocks(devices: Bool) -> Set<Int> {
+        if let blocks { return Set(blocks) }
+        var b: Set<Int> = [1, 2]
+        if !infoBufferSizes.isEmpty { b.insert(4) }
+        if devices { b.insert(5) }
+        return b
+    }
 
     public init(name: String = "VCC", edition: Edition = .v2000, stateQShape: StateQShape = .bitString, host: String = "0.0.0.0",
                 port: Int = 102, apTitle: OID = [1, 1, 1, 999, 1], aeQualifier: Int64 = 12, vendor: String = "FreeTase2",
@@ -64,25 +86,45 @@ public struct BilateralTableConfig: Hashable, Sendable {
     public var id: String
     /// The ICC (MMS domain) this partner sees.
     public var icc: String
-    public var partnerAPTitle: OID
-    /// nil: any AE-qualifier.
+    /// Who the partner is: the table matches an association when every one of these that is set
+    /// equals what the partner sent (libtase2's rule); at least one must be set. AP-titles are
+    /// optional in ACSE, so a partner can be known by its selectors alone.
+    public var partnerAPTitle: OID?
     public var partnerAEQualifier: Int64?
-    /// When set, the partner's selectors must match too.
     public var partnerPSEL: [UInt8]?
     public var partnerSSEL: [UInt8]?
     public var partnerTSEL: [UInt8]?
+    /// What we answer this partner with (AARE responding AP-title / AE-qualifier); nil: the VCC's.
+    public var localAPTitle: OID?
+    public var localAEQualifier: Int64?
     /// VCC points (and VCC data sets) this partner may read; `["*"]` for all.
     public var vccRead: [String]
     /// VCC points this partner may write (they must be writable points).
     public var vccWrite: [String]
+    /// VCC devices this partner may select, operate, read the tag of and set the tag of
+    /// (libtase2's four device rights); nil: the devices listed in `vccWrite`.
+    public var vccSelect: [String]?
+    public var vccOperate: [String]?
+    public var vccGetTag: [String]?
+    public var vccSetTag: [String]?
+    /// CheckBackName answered to this partner's selects, by device name (else the device's own).
+    public var checkBackIDs: [String: Int16] = [:]
     /// DS transfer sets in this ICC.
     public var transferSets: Int
+    /// Most data sets the partner may define (its ICC and association scope together), and
+    /// members per data set.
+    public var maxDataSets: Int = 100
+    public var maxDataSetMembers: Int = 2000
     /// Information messages (Block 4) this partner may receive: VCC-scope ones at all, and only
-    /// these InfoReference values (empty: any). ICC-scope messages of its own ICC always go.
+    /// these InfoReference and LocalReference values (empty: any). ICC-scope messages of its
+    /// own ICC always go (subject to the references).
     public var vccMessages = true
     public var messageInfoReferences: [Int32] = []
+    public var messageLocalReferences: [Int32] = []
+    /// Our client role on the partner's VCC over the same association (ICCP hubs do both).
+    public var partnerVCC: PartnerVCCConfig?
 
-    public init(id: String, icc: String, partnerAPTitle: OID, partnerAEQualifier: Int64? = nil, vccRead: [String] = ["*"],
+    public init(id: String, icc: String, partnerAPTitle: OID?, partnerAEQualifier: Int64? = nil, vccRead: [String] = ["*"],
                 vccWrite: [String] = [], transferSets: Int = 100) {
         self.id = id
         self.icc = icc
@@ -91,6 +133,33 @@ public struct BilateralTableConfig: Hashable, Sendable {
         self.vccRead = vccRead
         self.vccWrite = vccWrite
         self.transferSets = transferSets
+    }
+}
+
+/// What we take from a partner's VCC as its client, on every association with it (whichever
+/// side called), and where to call it.
+public struct PartnerVCCConfig: Hashable, Sendable {
+    /// The partner's addresses to call, tried in turn (host:port); empty: wait for it to call.
+    public var connect: [String] = []
+    /// Our ICC on the partner's VCC; nil: the first its GetNameList shows.
+    public var icc: String?
+    /// The data set we define there, and its points (`NAME` VCC, `ICC/NAME` an ICC's).
+    public var dataSet: String = "FT2_SUBSCRIPTION"
+    public var points: [ObjectName] = []
+    /// The transfer set we enable on it.
+    public var interval: Int32 = 10
+    public var integrityCheck: Int32 = 60
+    public var rbe: Bool = true
+    public var critical: Bool = false
+    /// The partner's AP-title and AE-qualifier when we call it (the table's partner fields by default).
+    public var remoteAPTitle: OID?
+    public var remoteAEQualifier: Int64?
+
+    public init(connect: [String] = [], icc: String? = nil, dataSet: String = "FT2_SUBSCRIPTION", points: [ObjectName] = []) {
+        self.connect = connect
+        self.icc = icc
+        self.dataSet = dataSet
+        self.points = points
     }
 }
 
@@ -146,6 +215,9 @@ public struct DeviceConfig: Hashable, Sendable {
     /// Select-before-operate: a Read of `<name>_SBO` must arm it first.
     public var sbo: Bool
     public var taggable: Bool
+    /// The CheckBackName a select answers (a bilateral table may give its own); nil: 1 + the
+    /// device's position.
+    public var checkBackID: Int16?
 
     public init(name: String, kind: Kind, scope: ObjectScope, sbo: Bool = false, taggable: Bool = false) {
         self.name = name

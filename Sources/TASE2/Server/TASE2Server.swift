@@ -5,22 +5,30 @@ import MMSNIO
 import NIOCore
 import ServiceLifecycle
 
-/// A TASE.2 server: the MMS server hosting a `VirtualControlCentre`, plus the scheduler that
-/// sends transfer-set reports. Runs as a ServiceLifecycle `Service`.
+/// A TASE.2 server: the MMS server hosting a `VirtualControlCentre`, and for every association
+/// a report loop of its own (a task of this server's group that ends with the association),
+/// which sends what that partner's transfer sets owe, encoded once into the buffer written.
+/// Runs as a ServiceLifecycle `Service`.
 public final class TASE2Server: Service, Sendable {
     public let vcc: VirtualControlCentre
     public let mms: MMSServer
     let logger: Logger
+    let established: AsyncStream<MMSAssociation>
+    let establishedContinuation: AsyncStream<MMSAssociation>.Continuation
 
     /// `pipelinePrelude` puts handlers in front of each connection (TLS: `TASE2TLS.server`).
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2"),
-                pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil) throws {
-        vcc = try VirtualControlCentre(configuration: configuration, logger: logger)
+                pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil, clock: TASE2Clock = .system,
+                deviceHandler: any DeviceHandler = AcceptingDeviceHandler()) throws {
+        vcc = try VirtualControlCentre(configuration: configuration, logger: logger, clock: clock, deviceHandler: deviceHandler)
         let v = configuration.vcc
+        (established, establishedContinuation) = AsyncStream.makeStream(of: MMSAssociation.self)
         var mmsConfig = MMSServer.Configuration(
             host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
             limits: MMSLimits(maxPDUSize: v.maxPDUSize))
         mmsConfig.pipelinePrelude = pipelinePrelude
+        let c = establishedContinuation
+        mmsConfig.onAssociation = { c.yield($0) }
         mms = MMSServer(configuration: mmsConfig, device: vcc, logger: logger)
         self.logger = logger
     }
@@ -67,40 +75,66 @@ public final class TASE2Server: Service, Sendable {
     // MARK: Running
 
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.mms.run() }
-            group.addTask { await self.runReports() }
-            // The MMS server ends on shutdown; then stop the scheduler too.
-            try await group.next()
-            group.cancelAll()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                defer { self.establishedContinuation.finish() }
+                try await self.mms.run()
+            }
+            for await a in established {
+                group.addTask { await self.reports(a) }
+            }
         }
     }
 
     public func shutdown() { mms.shutdown() }
 
-    /// Sends due reports; sleeps until the next one is due (at most 200 ms, so newly enabled
-    /// transfer sets start on time).
-    func runReports() async {
-        while !Task.isCancelled {
-            let now = currentTime()
-            for report in vcc.dueReports(at: now) {
-                guard let a = mms.associations.first(where: { $0.context.id == report.association }) else { continue }
-                let pdu = report.pdu
-                // Flow control (as SISCO's "saturated"): a partner that does not read its socket
-                // gets no new periodic report until it catches up; the next one carries fresh values.
-                // Critical reports are never skipped: they wait for their acknowledgement.
-                guard a.isWritable || report.critical else {
-                    logger.warning("partner not reading: periodic report skipped", metadata: ["peer": "\(a.remoteAddress)"])
-                    continue
+    /// One association's report loop: sends the reports its transfer sets owe, then sleeps until
+    /// the next is due or something happens (a change, an enable, a request). While the partner
+    /// does not read, nothing is built: changes stay in their change sets, coalesced, and go with
+    /// the next report.
+    func reports(_ a: MMSAssociation) async {
+        guard let s = a.context.session as? PartnerSession else { return }
+        let clock = vcc.clock
+        var saturated = false
+        while !s.isEnded && a.isOpen {
+            let jobs = vcc.jobs(s, now: clock.monotonic())
+            for job in jobs {
+                if !a.isWritable {
+                    if !saturated { logger.warning("partner not reading: reports wait", metadata: ["peer": "\(a.remoteAddress)"]) }
+                    saturated = true
+                    await a.waitUntilWritable()
+                    guard a.isOpen else { return }
                 }
-                do {
-                    try await a.send(encodedUnconfirmedPDU: pdu)
-                } catch {
-                    logger.warning("report not sent: \(error)", metadata: ["peer": "\(a.remoteAddress)"])
+                saturated = false
+                for r in vcc.reportPDUs(job, s, maxPDUSize: a.framing.maxPDUSize) {
+                    do {
+                        let frame = try a.framing.frame(capacity: 256 + 24 * r.transferSet.members.count, allocator: a.allocator) { w in
+                            vcc.prepend(r, to: &w)
+                        }
+                        try await a.send(frame: frame)
+                        vcc.sent(r, s, now: clock.monotonic())
+                    } catch {
+                        logger.warning("report not sent: \(error)", metadata: ["peer": "\(a.remoteAddress)", "transferSet": "\(r.transferSet.name)"])
+                    }
                 }
             }
-            let wait = min(max(vcc.nextDueTime() - currentTime(), 0.005), 0.2)
-            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            await sleep(s, until: vcc.nextWake(s), clock: clock)
+        }
+    }
+
+    /// Waits until the monotonic time `deadline`, or until the session is woken.
+    func sleep(_ s: PartnerSession, until deadline: Double, clock: TASE2Clock) async {
+        let seconds = deadline - clock.monotonic()
+        guard seconds > 0 else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() }
+            }
+            if seconds.isFinite {
+                group.addTask { try? await Task.sleep(nanoseconds: UInt64(min(seconds, 86_400) * 1e9)) }
+            }
+            await group.next()
+            group.cancelAll()
         }
     }
 }
