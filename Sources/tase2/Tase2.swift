@@ -142,7 +142,7 @@ func logServed(_ c: TASE2Configuration, source: String, logger: Logger) {
         logger.info("open mode: no bilateral tables, any partner is accepted")
     }
     for t in c.bilateralTables {
-        let partner = "\(t.partnerAPTitle)" + (t.partnerAEQualifier.map { "/\($0)" } ?? "")
+        let partner = t.partnerDescription
         let points = c.points.filter { $0.scope == .icc(t.icc) }.count
         logger.info("bilateral table \(t.id)", metadata: [
             "partner": "\(partner)", "icc": "\(t.icc)", "icc_points": "\(points)", "transfer_sets": "\(t.transferSets)",

@@ -266,6 +266,96 @@ private func temporaryDirectory() throws -> URL {
         expectError(edited("  port: 102", "  port: [102"), line: 4, field: "document")
     }
 
+    /// Every key of the engine rebuild: VCC timers and blocks, partner recognition without an
+    /// AP-title, per-partner identity, device rights and check-back IDs, caps, LocalReference,
+    /// and the client role on the partner's VCC; they load, validate and round-trip.
+    @Test func engineKeysLoadAndRoundTrip() throws {
+        let yaml = """
+            vcc:
+              blocks: [1, 2, 5]
+              select_timeout: 12.5
+              critical_report_timeout: 45
+              minimum_interval: 2
+              all_changes_queue_size: 500
+              open_mode_transfer_sets: 7
+            bilateral_tables:
+              - id: BLT_A
+                icc: ICC1
+                partner: { psel: "0001", tsel: "0002" }
+                local: { ap_title: 1.1.1.999.7, ae_qualifier: 33 }
+                vcc_select: [VCC_Cmd]
+                vcc_operate: [VCC_Cmd]
+                vcc_get_tag: []
+                vcc_set_tag: []
+                check_back_ids: { VCC_Cmd: 4711, Brk: 12 }
+                max_data_sets: 3
+                max_data_set_members: 50
+                message_local_references: [9]
+                partner_vcc:
+                  connect: ["10.0.0.7:102", "[::1]:10102"]
+                  icc: HUB
+                  data_set: DS_FROM_PARTNER
+                  points: [Freq, HUB/Line7_MW]
+                  interval: 5
+                  integrity_check: 0
+                  rbe: true
+                  critical: true
+                  ap_title: 1.1.1.777
+                  ae_qualifier: 5
+            devices:
+              - { name: VCC_Cmd, kind: command, sbo: true, check_back_id: 99 }
+              - { name: Brk, kind: command, scope: ICC1 }
+            """
+        let c = try ConfigLoader.load(yaml: yaml, file: "engine.yaml")
+        #expect(c.vcc.blocks == [1, 2, 5] && c.vcc.selectTimeout == 12.5 && c.vcc.criticalReportTimeout == 45)
+        #expect(c.vcc.minimumInterval == 2 && c.vcc.allChangesQueueSize == 500 && c.vcc.openModeTransferSets == 7)
+        let t = try #require(c.bilateralTables.first)
+        #expect(t.partnerAPTitle == nil && t.partnerPSEL == [0, 1] && t.partnerTSEL == [0, 2])
+        #expect(t.localAPTitle == [1, 1, 1, 999, 7] && t.localAEQualifier == 33)
+        #expect(t.vccSelect == ["VCC_Cmd"] && t.vccOperate == ["VCC_Cmd"] && t.vccGetTag == [] && t.vccSetTag == [])
+        #expect(t.checkBackIDs == ["VCC_Cmd": 4711, "Brk": 12] && t.maxDataSets == 3 && t.maxDataSetMembers == 50)
+        #expect(t.messageLocalReferences == [9])
+        let p = try #require(t.partnerVCC)
+        #expect(p.connect == ["10.0.0.7:102", "[::1]:10102"] && p.icc == "HUB" && p.dataSet == "DS_FROM_PARTNER")
+        #expect(p.points == [.vmdSpecific("Freq"), .domainSpecific(domain: "HUB", item: "Line7_MW")])
+        #expect(p.interval == 5 && p.integrityCheck == 0 && p.rbe && p.critical && p.remoteAPTitle == [1, 1, 1, 777] && p.remoteAEQualifier == 5)
+        #expect(c.devices.first?.checkBackID == 99)
+        #expect(PartnerAddress("[::1]:10102") == PartnerAddress(host: "::1", port: 10102))
+        #expect(try ConfigLoader.load(yaml: c.yaml(), file: "again.yaml") == c)
+        // The demo shows the keys (demo-config is where operators start).
+        let demo = DemoConfiguration.make().yaml()
+        for key in ["select_timeout:", "critical_report_timeout:", "all_changes_queue_size:", "max_data_sets:", "check_back_id:"] {
+            #expect(demo.contains(key), "demo-config lacks \(key)")
+        }
+    }
+
+    @Test func engineKeyErrorsNameLineAndField() {
+        expectError(edited("  port: 102", "  port: 102\n  blocks: [1, 2, 3]"), line: 4, field: "vcc.blocks[2]")
+        expectError(edited("  port: 102", "  port: 102\n  blocks: [2, 5]"), line: 4, field: "vcc.blocks")
+        expectError(edited("  port: 102", "  port: 102\n  select_timeout: 0"), line: 4, field: "vcc.select_timeout")
+        expectError(edited("  port: 102", "  port: 102\n  critical_report_timeout: soon"), line: 4, field: "vcc.critical_report_timeout")
+        expectError(edited("  port: 102", "  port: 102\n  all_changes_queue_size: 0"), line: 4, field: "vcc.all_changes_queue_size")
+        expectError(edited("partner: { ap_title: 1.1.1.999, ae_qualifier: 12 }", "partner: {}"), line: 7, field: "bilateral_tables[0].partner")
+        expectError(edited("partner: { ap_title: 1.1.1.999, ae_qualifier: 12 }", "partner: { psel: xyz }"), line: 7,
+                    field: "bilateral_tables[0].partner.psel")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    vcc_select: [Nope]"), line: 10,
+                    field: "bilateral_tables[0].vcc_select[0]")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    check_back_ids: { Nope: 3 }"), line: 10,
+                    field: "bilateral_tables[0].check_back_ids.Nope")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    check_back_ids: { Nope: 70000 }"), line: 10,
+                    field: "bilateral_tables[0].check_back_ids.Nope")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    max_data_set_members: 0"), line: 10,
+                    field: "bilateral_tables[0].max_data_set_members")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    local: { ap_title: 7 }"), line: 10,
+                    field: "bilateral_tables[0].local.ap_title")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { connect: [nohost], points: [X] }"),
+                    line: 10, field: "bilateral_tables[0].partner_vcc.connect[0]")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [] }"),
+                    line: 10, field: "bilateral_tables[0].partner_vcc.points")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [X], pints: 1 }"),
+                    line: 10, field: "bilateral_tables[0].partner_vcc.pints")
+    }
+
     @Test func openModeAllowsAnyDomain() throws {
         let c = try ConfigLoader.load(yaml: """
             vcc: { open_mode: true }

@@ -146,14 +146,15 @@ private struct YAMLConfigReader {
     // MARK: Node access
 
     /// The entries of a mapping; keys outside `allowed` are rejected so that typos do not pass silently.
-    mutating func mapping(_ node: Node, _ path: String, allowed: [String]) throws(ConfigurationError) -> [String: Node] {
+    /// `allowed` nil: any key (a mapping keyed by names, such as check_back_ids).
+    mutating func mapping(_ node: Node, _ path: String, allowed: [String]?) throws(ConfigurationError) -> [String: Node] {
         guard case .mapping(let m) = node else { throw fail(path, node, "expected a mapping (key: value)") }
         var out: [String: Node] = [:]
         for (k, v) in m {
             guard case .scalar(let ks) = k else { throw fail(path, k, "keys must be plain names") }
             let key = ks.string
             let sub = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
+            if let allowed, !allowed.contains(key) {
                 throw fail(sub, k, "unknown key '\(key)'" + suggestion(key, allowed) + "; allowed: \(allowed.joined(separator: ", "))")
             }
             note(sub, v)
@@ -185,6 +186,13 @@ private struct YAMLConfigReader {
     func integer<T: FixedWidthInteger>(_ node: Node, _ path: String, _: T.Type) throws(ConfigurationError) -> T {
         let s = try string(node, path)
         guard let v = T(s) else { throw fail(path, node, "'\(s)' is not an integer in \(T.min)…\(T.max)") }
+        return v
+    }
+
+    /// A duration in seconds (a number; fractions allowed).
+    func seconds(_ node: Node, _ path: String) throws(ConfigurationError) -> Double {
+        let s = try string(node, path)
+        guard let v = Double(s), v.isFinite else { throw fail(path, node, "'\(s)' is not a number of seconds") }
         return v
     }
 
@@ -288,7 +296,8 @@ private struct YAMLConfigReader {
     mutating func vcc(_ node: Node) throws(ConfigurationError) -> VCCSettings {
         let m = try mapping(node, "vcc", allowed: [
             "name", "edition", "state_q_shape", "host", "port", "ap_title", "ae_qualifier", "vendor", "model", "revision",
-            "open_mode", "max_pdu_size", "info_buffer_sizes",
+            "open_mode", "max_pdu_size", "info_buffer_sizes", "blocks", "select_timeout", "critical_report_timeout",
+            "minimum_interval", "all_changes_queue_size", "open_mode_transfer_sets",
         ])
         var v = VCCSettings()
         if let n = m["name"] { v.name = try string(n, "vcc.name") }
@@ -321,33 +330,97 @@ private struct YAMLConfigReader {
             }
             v.infoBufferSizes = sizes
         }
+        if let n = m["blocks"] {
+            var blocks: [Int] = []
+            for (i, item) in try sequence(n, "vcc.blocks").enumerated() {
+                note("vcc.blocks[\(i)]", item)
+                blocks.append(try integer(item, "vcc.blocks[\(i)]", Int.self))
+            }
+            v.blocks = blocks
+        }
+        if let n = m["select_timeout"] { v.selectTimeout = try seconds(n, "vcc.select_timeout") }
+        if let n = m["critical_report_timeout"] { v.criticalReportTimeout = try seconds(n, "vcc.critical_report_timeout") }
+        if let n = m["minimum_interval"] { v.minimumInterval = try integer(n, "vcc.minimum_interval", Int32.self) }
+        if let n = m["all_changes_queue_size"] { v.allChangesQueueSize = try integer(n, "vcc.all_changes_queue_size", Int.self) }
+        if let n = m["open_mode_transfer_sets"] { v.openModeTransferSets = try integer(n, "vcc.open_mode_transfer_sets", Int.self) }
         return v
     }
 
     mutating func table(_ node: Node, _ path: String) throws(ConfigurationError) -> BilateralTableConfig {
-        let m = try mapping(node, path, allowed: ["id", "icc", "partner", "vcc_read", "vcc_write", "transfer_sets", "vcc_messages",
-                                                  "message_info_references"])
+        let m = try mapping(node, path, allowed: [
+            "id", "icc", "partner", "local", "vcc_read", "vcc_write", "vcc_select", "vcc_operate", "vcc_get_tag", "vcc_set_tag",
+            "check_back_ids", "transfer_sets", "max_data_sets", "max_data_set_members", "vcc_messages", "message_info_references",
+            "message_local_references", "partner_vcc",
+        ])
         guard let idNode = m["id"] else { throw fail("\(path).id", node, "missing (the bilateral table ID)") }
         guard let iccNode = m["icc"] else { throw fail("\(path).icc", node, "missing (the partner's ICC domain name)") }
-        guard let partnerNode = m["partner"] else { throw fail("\(path).partner", node, "missing (the partner's ap_title)") }
+        guard let partnerNode = m["partner"] else {
+            throw fail("\(path).partner", node, "missing (how the partner is recognised: ap_title, ae_qualifier, psel, ssel, tsel)")
+        }
         let p = try mapping(partnerNode, "\(path).partner", allowed: ["ap_title", "ae_qualifier", "psel", "ssel", "tsel"])
-        guard let title = p["ap_title"] else { throw fail("\(path).partner.ap_title", partnerNode, "missing") }
         var t = BilateralTableConfig(id: try nonEmpty(idNode, "\(path).id"), icc: try nonEmpty(iccNode, "\(path).icc"),
-                                     partnerAPTitle: try oid(title, "\(path).partner.ap_title"))
+                                     partnerAPTitle: try p["ap_title"].map { n throws(ConfigurationError) in try oid(n, "\(path).partner.ap_title") })
         if let n = p["ae_qualifier"] { t.partnerAEQualifier = try integer(n, "\(path).partner.ae_qualifier", Int64.self) }
         if let n = p["psel"] { t.partnerPSEL = try hex(n, "\(path).partner.psel") }
         if let n = p["ssel"] { t.partnerSSEL = try hex(n, "\(path).partner.ssel") }
         if let n = p["tsel"] { t.partnerTSEL = try hex(n, "\(path).partner.tsel") }
+        if let l = m["local"] {
+            let lm = try mapping(l, "\(path).local", allowed: ["ap_title", "ae_qualifier"])
+            if let n = lm["ap_title"] { t.localAPTitle = try oid(n, "\(path).local.ap_title") }
+            if let n = lm["ae_qualifier"] { t.localAEQualifier = try integer(n, "\(path).local.ae_qualifier", Int64.self) }
+        }
         if let n = m["vcc_read"] { t.vccRead = try notedStringList(n, "\(path).vcc_read") }
         if let n = m["vcc_write"] { t.vccWrite = try notedStringList(n, "\(path).vcc_write") }
+        if let n = m["vcc_select"] { t.vccSelect = try notedStringList(n, "\(path).vcc_select") }
+        if let n = m["vcc_operate"] { t.vccOperate = try notedStringList(n, "\(path).vcc_operate") }
+        if let n = m["vcc_get_tag"] { t.vccGetTag = try notedStringList(n, "\(path).vcc_get_tag") }
+        if let n = m["vcc_set_tag"] { t.vccSetTag = try notedStringList(n, "\(path).vcc_set_tag") }
+        if let n = m["check_back_ids"] {
+            let ids = try mapping(n, "\(path).check_back_ids", allowed: nil)
+            for (device, v) in ids { t.checkBackIDs[device] = try integer(v, "\(path).check_back_ids.\(device)", Int16.self) }
+        }
         if let n = m["transfer_sets"] { t.transferSets = try integer(n, "\(path).transfer_sets", Int.self) }
+        if let n = m["max_data_sets"] { t.maxDataSets = try integer(n, "\(path).max_data_sets", Int.self) }
+        if let n = m["max_data_set_members"] { t.maxDataSetMembers = try integer(n, "\(path).max_data_set_members", Int.self) }
         if let n = m["vcc_messages"] { t.vccMessages = try bool(n, "\(path).vcc_messages") }
         if let n = m["message_info_references"] {
             for (i, item) in try sequence(n, "\(path).message_info_references").enumerated() {
                 t.messageInfoReferences.append(try integer(item, "\(path).message_info_references[\(i)]", Int32.self))
             }
         }
+        if let n = m["message_local_references"] {
+            for (i, item) in try sequence(n, "\(path).message_local_references").enumerated() {
+                t.messageLocalReferences.append(try integer(item, "\(path).message_local_references[\(i)]", Int32.self))
+            }
+        }
+        if let n = m["partner_vcc"] { t.partnerVCC = try partnerVCC(n, "\(path).partner_vcc") }
         return t
+    }
+
+    mutating func partnerVCC(_ node: Node, _ path: String) throws(ConfigurationError) -> PartnerVCCConfig {
+        let m = try mapping(node, path, allowed: [
+            "connect", "icc", "data_set", "points", "interval", "integrity_check", "rbe", "critical", "ap_title", "ae_qualifier",
+        ])
+        var c = PartnerVCCConfig()
+        if let n = m["connect"] { c.connect = try notedStringList(n, "\(path).connect") }
+        if let n = m["icc"] { c.icc = try nonEmpty(n, "\(path).icc") }
+        if let n = m["data_set"] { c.dataSet = try nonEmpty(n, "\(path).data_set") }
+        if let n = m["points"] {
+            for (j, item) in try sequence(n, "\(path).points").enumerated() {
+                let p = "\(path).points[\(j)]"
+                note(p, item)
+                let s = try nonEmpty(item, p)
+                guard let name = parseMember(s) else { throw fail(p, item, "'\(s)' is not NAME (the partner's VCC) or ICC/NAME") }
+                c.points.append(name)
+            }
+        }
+        if let n = m["interval"] { c.interval = try integer(n, "\(path).interval", Int32.self) }
+        if let n = m["integrity_check"] { c.integrityCheck = try integer(n, "\(path).integrity_check", Int32.self) }
+        if let n = m["rbe"] { c.rbe = try bool(n, "\(path).rbe") }
+        if let n = m["critical"] { c.critical = try bool(n, "\(path).critical") }
+        if let n = m["ap_title"] { c.remoteAPTitle = try oid(n, "\(path).ap_title") }
+        if let n = m["ae_qualifier"] { c.remoteAEQualifier = try integer(n, "\(path).ae_qualifier", Int64.self) }
+        return c
     }
 
     /// `stringList` that also records each item's line for validation errors.
@@ -383,7 +456,7 @@ private struct YAMLConfigReader {
     }
 
     mutating func device(_ node: Node, _ path: String) throws(ConfigurationError) -> DeviceConfig {
-        let m = try mapping(node, path, allowed: ["name", "kind", "scope", "sbo", "taggable"])
+        let m = try mapping(node, path, allowed: ["name", "kind", "scope", "sbo", "taggable", "check_back_id"])
         guard let nameNode = m["name"] else { throw fail("\(path).name", node, "missing") }
         guard let kindNode = m["kind"] else { throw fail("\(path).kind", node, "missing (command, setpoint_real or setpoint_discrete)") }
         let k = try string(kindNode, "\(path).kind")
@@ -394,6 +467,7 @@ private struct YAMLConfigReader {
         if let n = m["scope"] { d.scope = parseScope(try string(n, "\(path).scope")) }
         if let n = m["sbo"] { d.sbo = try bool(n, "\(path).sbo") }
         if let n = m["taggable"] { d.taggable = try bool(n, "\(path).taggable") }
+        if let n = m["check_back_id"] { d.checkBackID = try integer(n, "\(path).check_back_id", Int16.self) }
         return d
     }
 

@@ -26,6 +26,28 @@ extension TASE2Configuration {
         guard (1024...16_777_216).contains(vcc.maxPDUSize) else {
             throw fail("vcc.max_pdu_size", "\(vcc.maxPDUSize) is not in 1024…16777216")
         }
+        if let blocks = vcc.blocks {
+            for (i, b) in blocks.enumerated() where ![1, 2, 4, 5].contains(b) {
+                throw fail("vcc.blocks[\(i)]", "block \(b) is not implemented (FreeTase2 has blocks 1, 2, 4 and 5)")
+            }
+            guard blocks.contains(1) && blocks.contains(2) else { throw fail("vcc.blocks", "blocks 1 and 2 are always served; list them") }
+            if blocks.contains(4) && vcc.infoBufferSizes.isEmpty {
+                throw fail("vcc.blocks", "block 4 needs information buffers (vcc.info_buffer_sizes is empty)")
+            }
+        }
+        for (field, value) in [("vcc.select_timeout", vcc.selectTimeout), ("vcc.critical_report_timeout", vcc.criticalReportTimeout)]
+        where !(value > 0 && value <= 86_400) {
+            throw fail(field, "\(value) s is not in (0, 86400] seconds")
+        }
+        guard (0...86_400).contains(vcc.minimumInterval) else {
+            throw fail("vcc.minimum_interval", "\(vcc.minimumInterval) is not in 0…86400 seconds")
+        }
+        guard (1...1_000_000).contains(vcc.allChangesQueueSize) else {
+            throw fail("vcc.all_changes_queue_size", "\(vcc.allChangesQueueSize) is not in 1…1000000")
+        }
+        guard (0...1000).contains(vcc.openModeTransferSets) else {
+            throw fail("vcc.open_mode_transfer_sets", "\(vcc.openModeTransferSets) is not in 0…1000")
+        }
 
         // Bilateral tables
         if bilateralTables.isEmpty && !vcc.openMode {
@@ -48,6 +70,32 @@ extension TASE2Configuration {
             if let a = t.partnerAPTitle, a.components.count < 2 { throw fail("\(path).partner.ap_title", "needs at least two arcs") }
             guard t.partnerAPTitle != nil || t.partnerAEQualifier != nil || t.partnerPSEL != nil || t.partnerSSEL != nil || t.partnerTSEL != nil else {
                 throw fail("\(path).partner", "names nothing to recognise the partner by; give ap_title, ae_qualifier, psel, ssel or tsel")
+            }
+            if let a = t.localAPTitle, a.components.count < 2 { throw fail("\(path).local.ap_title", "needs at least two arcs") }
+            guard (0...10_000).contains(t.maxDataSets) else { throw fail("\(path).max_data_sets", "\(t.maxDataSets) is not in 0…10000") }
+            guard (1...100_000).contains(t.maxDataSetMembers) else {
+                throw fail("\(path).max_data_set_members", "\(t.maxDataSetMembers) is not in 1…100000")
+            }
+            if let p = t.partnerVCC {
+                let pp = "\(path).partner_vcc"
+                for (j, address) in p.connect.enumerated() where PartnerAddress(address) == nil {
+                    throw fail("\(pp).connect[\(j)]", "'\(address)' is not host:port (port 1…65535)")
+                }
+                if let icc = p.icc { try checkName(icc, "\(pp).icc") }
+                try checkName(p.dataSet, "\(pp).data_set")
+                guard !p.points.isEmpty else { throw fail("\(pp).points", "list the partner's points to subscribe to") }
+                for (j, m) in p.points.enumerated() {
+                    guard TASE2Names.isValidObjectName(m.itemName) else {
+                        throw fail("\(pp).points[\(j)]", "'\(m.itemName)' is not a valid TASE.2 object name")
+                    }
+                }
+                guard (0...86_400).contains(p.interval), (0...86_400).contains(p.integrityCheck) else {
+                    throw fail("\(pp).interval", "interval and integrity_check are seconds in 0…86400")
+                }
+                guard p.interval > 0 || p.integrityCheck > 0 || p.rbe else {
+                    throw fail("\(pp)", "with interval 0, integrity_check 0 and rbe false the partner would never report")
+                }
+                if let a = p.remoteAPTitle, a.components.count < 2 { throw fail("\(pp).ap_title", "needs at least two arcs") }
             }
         }
 
@@ -148,6 +196,15 @@ extension TASE2Configuration {
                 guard point(name, in: .vcc) != nil || dataSetIndex[.vcc]?[name] != nil else {
                     throw fail("\(path).vcc_read[\(j)]", "no VCC point or data set '\(name)'")
                 }
+            }
+            for (key, names) in [("vcc_select", t.vccSelect), ("vcc_operate", t.vccOperate), ("vcc_get_tag", t.vccGetTag),
+                                 ("vcc_set_tag", t.vccSetTag)] {
+                for (j, name) in (names ?? []).enumerated() where deviceIndex[.vcc]?[name] == nil {
+                    throw fail("\(path).\(key)[\(j)]", "no VCC device '\(name)'")
+                }
+            }
+            for name in t.checkBackIDs.keys.sorted() where !devices.contains(where: { $0.name == name && ($0.scope == .vcc || $0.scope == .icc(t.icc)) }) {
+                throw fail("\(path).check_back_ids.\(name)", "no device '\(name)' in the VCC or ICC \(t.icc)")
             }
             for (j, name) in t.vccWrite.enumerated() {
                 let field = "\(path).vcc_write[\(j)]"

@@ -15,6 +15,10 @@ extension TASE2Configuration {
             ("ae_qualifier", "\(v.aeQualifier)"), ("vendor", yamlString(v.vendor)), ("model", yamlString(v.model)),
             ("revision", yamlString(v.revision)), ("open_mode", "\(v.openMode)"), ("max_pdu_size", "\(v.maxPDUSize)"),
             ("info_buffer_sizes", "[" + v.infoBufferSizes.map(String.init).joined(separator: ", ") + "]"),
+        ] + (v.blocks.map { [("blocks", "[" + $0.map(String.init).joined(separator: ", ") + "]")] } ?? []) + [
+            ("select_timeout", seconds(v.selectTimeout)), ("critical_report_timeout", seconds(v.criticalReportTimeout)),
+            ("minimum_interval", "\(v.minimumInterval)"), ("all_changes_queue_size", "\(v.allChangesQueueSize)"),
+            ("open_mode_transfer_sets", "\(v.openModeTransferSets)"),
         ]
         for (k, value) in vccFields { out += "  \(k): \(value)\n" }
 
@@ -28,12 +32,39 @@ extension TASE2Configuration {
             out += "  - id: \(yamlString(t.id))\n"
             out += "    icc: \(yamlString(t.icc))\n"
             out += "    partner: \(flowMapping(partner))\n"
+            var local: [(String, String)] = t.localAPTitle.map { [("ap_title", $0.description)] } ?? []
+            if let q = t.localAEQualifier { local.append(("ae_qualifier", "\(q)")) }
+            if !local.isEmpty { out += "    local: \(flowMapping(local))\n" }
             out += "    vcc_read: \(flowList(t.vccRead))\n"
             out += "    vcc_write: \(flowList(t.vccWrite))\n"
+            for (k, names) in [("vcc_select", t.vccSelect), ("vcc_operate", t.vccOperate), ("vcc_get_tag", t.vccGetTag), ("vcc_set_tag", t.vccSetTag)] {
+                if let names { out += "    \(k): \(flowList(names))\n" }
+            }
+            if !t.checkBackIDs.isEmpty {
+                out += "    check_back_ids: \(flowMapping(t.checkBackIDs.sorted { $0.key < $1.key }.map { (yamlString($0.key), "\($0.value)") }))\n"
+            }
             out += "    transfer_sets: \(t.transferSets)\n"
+            out += "    max_data_sets: \(t.maxDataSets)\n"
+            out += "    max_data_set_members: \(t.maxDataSetMembers)\n"
             if !t.vccMessages { out += "    vcc_messages: false\n" }
             if !t.messageInfoReferences.isEmpty {
                 out += "    message_info_references: [" + t.messageInfoReferences.map(String.init).joined(separator: ", ") + "]\n"
+            }
+            if !t.messageLocalReferences.isEmpty {
+                out += "    message_local_references: [" + t.messageLocalReferences.map(String.init).joined(separator: ", ") + "]\n"
+            }
+            if let p = t.partnerVCC {
+                out += "    partner_vcc:\n"
+                if !p.connect.isEmpty { out += "      connect: \(flowList(p.connect))\n" }
+                if let icc = p.icc { out += "      icc: \(yamlString(icc))\n" }
+                out += "      data_set: \(yamlString(p.dataSet))\n"
+                out += "      points: \(flowList(p.points.map(memberText)))\n"
+                out += "      interval: \(p.interval)\n"
+                out += "      integrity_check: \(p.integrityCheck)\n"
+                out += "      rbe: \(p.rbe)\n"
+                if p.critical { out += "      critical: true\n" }
+                if let a = p.remoteAPTitle { out += "      ap_title: \(a)\n" }
+                if let q = p.remoteAEQualifier { out += "      ae_qualifier: \(q)\n" }
             }
         }
 
@@ -47,7 +78,7 @@ extension TASE2Configuration {
         if !devices.isEmpty {
             out += "devices:\n"
             for d in devices {
-                out += "  - \(flowMapping([("name", yamlString(d.name)), ("kind", d.kind.rawValue), ("scope", yamlString(d.scope.description)), ("sbo", d.sbo ? "true" : "false"), ("taggable", d.taggable ? "true" : "false")]))\n"
+                out += "  - \(flowMapping([("name", yamlString(d.name)), ("kind", d.kind.rawValue), ("scope", yamlString(d.scope.description)), ("sbo", d.sbo ? "true" : "false"), ("taggable", d.taggable ? "true" : "false")] + (d.checkBackID.map { [("check_back_id", "\($0)")] } ?? [])))\n"
             }
         }
         return out
@@ -83,6 +114,9 @@ extension PointConfig {
         return f
     }
 }
+
+/// Seconds as written: an integer when whole.
+private func seconds(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? "\(Int64(v))" : "\(v)" }
 
 private func flowMapping(_ fields: [(String, String)]) -> String {
     "{ " + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + " }"

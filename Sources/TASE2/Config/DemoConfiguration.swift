@@ -63,12 +63,12 @@ public enum DemoConfiguration {
             .domainSpecific(domain: "ICC1", item: "Breaker_1"),
             .vmdSpecific("Breaker_2"),
         ]
+        // A breaker control (select before operate, taggable; its selects answer CheckBackName 1)
+        // and a generator setpoint (direct).
+        var breaker = DeviceConfig(name: "Breaker_1_Ctl", kind: .command, scope: icc1, sbo: true, taggable: true)
+        breaker.checkBackID = 1
         return TASE2Configuration(vcc: vcc, bilateralTables: tables, points: points,
                                   dataSets: [DataSetConfig(name: "DS_Demo", scope: icc1, members: members)],
-                                  devices: [
-                                      // A breaker control (select before operate, taggable) and a generator setpoint (direct).
-                                      DeviceConfig(name: "Breaker_1_Ctl", kind: .command, scope: icc1, sbo: true, taggable: true),
-                                      DeviceConfig(name: "Gen1_MW_SP", kind: .setpointReal, scope: icc1),
-                                  ])
+                                  devices: [breaker, DeviceConfig(name: "Gen1_MW_SP", kind: .setpointReal, scope: icc1)])
     }
 }

@@ -136,6 +136,20 @@ public struct BilateralTableConfig: Hashable, Sendable {
     }
 }
 
+extension BilateralTableConfig {
+    /// How the partner is recognised, for logs: `ap_title=1.1.1.999 ae_qualifier=12 psel=0001`.
+    public var partnerDescription: String {
+        func hex(_ b: [UInt8]) -> String { b.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
+        var parts: [String] = []
+        if let a = partnerAPTitle { parts.append("ap_title=\(a)") }
+        if let q = partnerAEQualifier { parts.append("ae_qualifier=\(q)") }
+        if let s = partnerPSEL { parts.append("psel=\(hex(s))") }
+        if let s = partnerSSEL { parts.append("ssel=\(hex(s))") }
+        if let s = partnerTSEL { parts.append("tsel=\(hex(s))") }
+        return parts.joined(separator: " ")
+    }
+}
+
 /// What we take from a partner's VCC as its client, on every association with it (whichever
 /// side called), and where to call it.
 public struct PartnerVCCConfig: Hashable, Sendable {
