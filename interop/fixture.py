@@ -18,6 +18,12 @@ Object names are (domain, item) tuples; domain None means VMD-specific.
 """
 
 import copy
+import signal
+
+# A child of the Swift test process inherits its blocked signal mask (SIGINT and SIGTERM among
+# them), so a peer would never see the test's SIGTERM and outlive the run: unblock them here,
+# where every peer script starts.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 # --- types -------------------------------------------------------------------
 

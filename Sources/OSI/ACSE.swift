@@ -207,9 +207,28 @@ public struct AARQ: Hashable, Sendable {
 /// AARE-apdu.
 public struct AARE: Hashable, Sendable {
     public enum Result: Int64, Sendable { case accepted = 0, rejectedPermanent = 1, rejectedTransient = 2 }
-    public enum Diagnostic: Hashable, Sendable {
+    public enum Diagnostic: Hashable, Sendable, CustomStringConvertible {
         case serviceUser(Int64)
         case serviceProvider(Int64)
+
+        /// X.227 names, as an operator reads them in an error.
+        public var description: String {
+            switch self {
+            case .serviceUser(let v):
+                let names: [Int64: String] = [
+                    0: "null", 1: "no reason given", 2: "application context name not supported", 3: "calling AP-title not recognized",
+                    4: "calling AP invocation-identifier not recognized", 5: "calling AE-qualifier not recognized",
+                    6: "calling AE invocation-identifier not recognized", 7: "called AP-title not recognized",
+                    8: "called AP invocation-identifier not recognized", 9: "called AE-qualifier not recognized",
+                    10: "called AE invocation-identifier not recognized", 11: "authentication mechanism name not recognized",
+                    12: "authentication mechanism name required", 13: "authentication failure", 14: "authentication required",
+                ]
+                return names[v] ?? "service-user diagnostic \(v)"
+            case .serviceProvider(let v):
+                let names: [Int64: String] = [0: "null", 1: "no reason given", 2: "no common ACSE version"]
+                return names[v] ?? "service-provider diagnostic \(v)"
+            }
+        }
         public static let null = Diagnostic.serviceUser(0)
         public static let noReasonGiven = Diagnostic.serviceUser(1)
         public static let applicationContextNotSupported = Diagnostic.serviceUser(2)

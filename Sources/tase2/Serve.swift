@@ -1,4 +1,5 @@
 import Logging
+import MMSNIO
 import NIOCore
 import ServiceLifecycle
 import TASE2
@@ -17,8 +18,31 @@ enum Serve {
             services.append(Simulator(points: points, read: { server.value(of: $0) }, write: { server.update($0) }, logger: logger))
             services.append(DemoMessages(server: server, every: .seconds(2), logger: logger))
         }
+        if configuration.bilateralTables.contains(where: { $0.partnerVCC != nil }) {
+            services.append(PartnerValueLog(server: server, logger: logger))
+        }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
                                  logger: logger)
         try await group.run()
+    }
+}
+
+/// Logs what our client role receives from partners' VCCs (`partner_vcc`): a hosting program
+/// would store it; `tase2 serve` shows it.
+struct PartnerValueLog: Service {
+    let server: TASE2Server
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await v in server.partnerValues {
+                let value: String
+                switch v.result {
+                case .success(let d): value = escaped("\(d)", quoted: false)  // the partner's text, made safe for a terminal
+                case .failure(let e): value = "error \(e)"
+                }
+                logger.info("partner value", metadata: ["bilateralTable": "\(v.bilateralTable)", "point": "\(escaped("\(v.name)", quoted: false))", "value": "\(value)"])
+            }
+        }
     }
 }

@@ -39,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "Move the non-writable points and send demo information messages (default: on for the demo model, off with --config).")
+    var simulate: Bool?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
@@ -86,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logServed(configuration, source: config ?? "demo model (simulated values)", logger: logger)
         do {
-            try await Serve.run(configuration, simulate: config == nil, logger: logger, tls: tls)
+            try await Serve.run(configuration, simulate: simulate ?? (config == nil), logger: logger, tls: tls)
         } catch let error as ConfigurationError {
             printError(error.description)
             throw ExitCode.failure

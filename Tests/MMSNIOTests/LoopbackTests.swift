@@ -69,8 +69,8 @@ struct LoopbackTests {
             try await a.conclude()
             #expect(!a.isOpen)
             #expect(received.withLock { $0.count } == 1)
-            // The server forgets the association.
-            try await Task.sleep(for: .milliseconds(50))
+            // The server forgets the association (before its end is told).
+            await serverSide.waitUntilClosed()
             #expect(server.associations.isEmpty)
         }
     }

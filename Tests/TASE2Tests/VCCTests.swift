@@ -2,6 +2,7 @@ import BER
 import InteropFixture
 import MMS
 import MMSNIO
+import NIOCore
 import Synchronization
 import Testing
 import TestSupport
@@ -116,10 +117,12 @@ func informationReports(_ due: [DueReport]) throws -> [InformationReport] {
 }
 
 /// Runs a TASE2Server on a loopback port for `body`.
-func withTASE2Server<T>(_ configuration: TASE2Configuration = testConfiguration(), _ body: (TASE2Server, Int) async throws -> T) async throws -> T {
+func withTASE2Server<T>(_ configuration: TASE2Configuration = testConfiguration(),
+                        pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil,
+                        _ body: (TASE2Server, Int) async throws -> T) async throws -> T {
     var logger = Logger(label: "test.tase2")
     logger.logLevel = .warning
-    let server = try TASE2Server(configuration: configuration, logger: logger)
+    let server = try TASE2Server(configuration: configuration, logger: logger, pipelinePrelude: pipelinePrelude)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         let port = try await server.localAddress().port ?? 0
@@ -321,8 +324,9 @@ struct VCCServerTests {
             let d = try await connect(port)
             await #expect(throws: DataAccessError.temporarilyUnavailable) { try await d.read(icc1("Next_DSTransfer_Set")) }
             // Transfer sets stop when their association ends, and reservations are freed.
+            let aSession = try #require(server.vcc.partnerSessions.min { $0.id < $1.id })
             await a.abort()
-            try await Task.sleep(for: .milliseconds(100))
+            await aSession.waitUntilEnded()
             #expect(server.vcc.enabledTransferSets.isEmpty)
             #expect(try await d.read(icc1("Next_DSTransfer_Set")) == TASE2Names.objectNameData(icc1("DSTrans1")))
             for x in [b, c, d] { try await x.conclude() }
@@ -725,7 +729,9 @@ struct TASE2ClientTests {
                 }
                 let first = await reports.next()
                 #expect(first?.transferSet == crit)
-                try await Task.sleep(for: .milliseconds(200))
+                for await e in server.events {
+                    if e == .criticalReportAcknowledged(icc: "ICC1", transferSet: crit.itemName) { break }
+                }
                 #expect(server.vcc.outstandingCriticalReports(icc: "ICC1", transferSet: crit.itemName) == 0)
                 try await c.stopTransfer(crit)
 

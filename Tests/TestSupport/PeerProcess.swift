@@ -107,7 +107,8 @@ public final class PeerProcess: @unchecked Sendable {
     }
 
     deinit {
-        terminate()
+        // Nothing may outlive the test run: a peer that did not stop on request is killed.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
     }

@@ -156,6 +156,12 @@ public final class MMSAssociation: Sendable {
         try? await channel.closeFuture.get()
     }
 
+    /// Starts an abort without waiting for it (from a cancellation handler, which cannot await).
+    public func requestAbort(reason: String = "aborted by the user") {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.abort(reason: reason) }
+    }
+
     /// Returns when the association has ended, however it ended.
     public func waitUntilClosed() async {
         try? await closed.get()

@@ -350,10 +350,11 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         resumeWritableWaiters()
         events?.finish()
         events = nil
-        closedPromise.succeed(())
+        // The server forgets the association before anyone waiting for its end hears of it.
         if association != nil {
             logger.info("association ended: \(error)")
             registry?(associationID, nil)
         }
+        closedPromise.succeed(())
     }
 }

@@ -50,25 +50,33 @@ public final class TASE2Client: Sendable {
                                logger: Logger = Logger(label: "freetase2.tase2.client")) async throws -> TASE2Client {
         let a = try await MMSClient.connect(configuration, logger: logger)
         do {
-            let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
-            guard let icc = icc ?? domains.first else { throw MMSAssociationError.protocolError("the partner shows no ICC") }
-            let check = try await a.read([
-                VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.bilateralTableID)),
-                VariableAccess(.vmdSpecific(TASE2Names.version)), VariableAccess(.vmdSpecific(TASE2Names.supportedFeatures)),
-            ])
-            guard case .success(.visibleString(let blt)) = check[0] else {
-                throw MMSAssociationError.protocolError("Bilateral_Table_ID unreadable: \(check[0])")
-            }
-            guard case .success(.structure(let v)) = check[1], v.count == 2, case .integer(let major) = v[0] else {
-                throw MMSAssociationError.protocolError("TASE2_Version is not a 2-integer structure: \(check[1])")
-            }
-            var blocks: Set<Int> = []
-            if case .success(.bitString(let f)) = check[2] { for i in 0..<f.count where f[bit: i] { blocks.insert(i + 1) } }
-            return TASE2Client(a, icc: icc, blt: blt, edition: major == 1996 ? .v1996 : .v2000, blocks: blocks, logger: logger)
+            return try await attach(to: a, icc: icc, logger: logger)
         } catch {
             await a.abort()
             throw error
         }
+    }
+
+    /// The client role on an association that already exists, whichever side called: an ICCP
+    /// partner's association carries both roles, so our VCC may serve it while this client uses
+    /// the partner's VCC. Runs the association check; the association is left open on failure.
+    public static func attach(to a: MMSAssociation, icc: String? = nil,
+                              logger: Logger = Logger(label: "freetase2.tase2.client")) async throws -> TASE2Client {
+        let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
+        guard let icc = icc ?? domains.first else { throw MMSAssociationError.protocolError("the partner shows no ICC") }
+        let check = try await a.read([
+            VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.bilateralTableID)),
+            VariableAccess(.vmdSpecific(TASE2Names.version)), VariableAccess(.vmdSpecific(TASE2Names.supportedFeatures)),
+        ])
+        guard case .success(.visibleString(let blt)) = check[0] else {
+            throw MMSAssociationError.protocolError("Bilateral_Table_ID unreadable: \(check[0])")
+        }
+        guard case .success(.structure(let v)) = check[1], v.count == 2, case .integer(let major) = v[0] else {
+            throw MMSAssociationError.protocolError("TASE2_Version is not a 2-integer structure: \(check[1])")
+        }
+        var blocks: Set<Int> = []
+        if case .success(.bitString(let f)) = check[2] { for i in 0..<f.count where f[bit: i] { blocks.insert(i + 1) } }
+        return TASE2Client(a, icc: icc, blt: blt, edition: major == 1996 ? .v1996 : .v2000, blocks: blocks, logger: logger)
     }
 
     init(_ a: MMSAssociation, icc: String, blt: String, edition: Edition, blocks: Set<Int>, logger: Logger) {
@@ -232,6 +240,9 @@ final class ReportDemux: Sendable {
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
             named = zip(items.map { $0.variable.name ?? .vmdSpecific("?") }, r.results).map { ($0, $1) }
+            // On an association that carries both roles, the partner's ACKs and NACKs are for
+            // our VCC's reports, not reports to this client.
+            if let first = named.first?.0.itemName, first == TASE2Names.transferReportACK || first == TASE2Names.transferReportNACK { return }
             if let first = named.first, first.0.itemName == TASE2Names.infoMessHeader, named.count == 2,
                case .success(.structure(let h)) = first.1, h.count == 4, case .success(.octetString(let buf)) = named[1].1 {
                 func i(_ d: MMSData) -> Int32 { if case .integer(let v) = d { return Int32(clamping: v) } else { return 0 } }

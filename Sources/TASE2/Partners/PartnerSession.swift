@@ -47,9 +47,16 @@ public final class PartnerSession: Sendable {
         /// Whoever waits for something to do (the report loop).
         var waiter: CheckedContinuation<Void, Never>?
         var woken = false
+        /// Everything the session held is freed; who waits for that (tools and tests).
+        var released = false
+        var endWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let state = Mutex(State())
+    let sent = Atomic<Int>(0)
+
+    /// Reports sent to this partner so far (for status views and tests).
+    public var reportsSent: Int { sent.load(ordering: .relaxed) }
 
     init(id: UInt64, table: BilateralTable?, maxPDUSize: Int, partner: String) {
         self.id = id
@@ -94,6 +101,18 @@ public final class PartnerSession: Sendable {
         }
     }
 
+    /// Returns once the session has ended (its association is gone and everything it held freed).
+    public func waitUntilEnded() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.released { return true }
+                s.endWaiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
     func end() -> [EnabledTransferSet] {
         let (w, enabled) = state.withLock { s -> (CheckedContinuation<Void, Never>?, [EnabledTransferSet]) in
             s.ended = true
@@ -107,5 +126,15 @@ public final class PartnerSession: Sendable {
         }
         w?.resume()
         return enabled
+    }
+
+    /// The VCC freed what the session held: `waitUntilEnded` returns.
+    func released() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.released = true
+            defer { s.endWaiters = [] }
+            return s.endWaiters
+        }
+        for w in waiters { w.resume() }
     }
 }

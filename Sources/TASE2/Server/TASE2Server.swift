@@ -15,6 +15,9 @@ public final class TASE2Server: Service, Sendable {
     let logger: Logger
     let established: AsyncStream<MMSAssociation>
     let establishedContinuation: AsyncStream<MMSAssociation>.Continuation
+    /// Values our client role receives from partners' VCCs (`partner_vcc`), as they arrive.
+    public let partnerValues: AsyncStream<PartnerValue>
+    let partnerValueContinuation: AsyncStream<PartnerValue>.Continuation
 
     /// `pipelinePrelude` puts handlers in front of each connection (TLS: `TASE2TLS.server`).
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2"),
@@ -23,6 +26,7 @@ public final class TASE2Server: Service, Sendable {
         vcc = try VirtualControlCentre(configuration: configuration, logger: logger, clock: clock, deviceHandler: deviceHandler)
         let v = configuration.vcc
         (established, establishedContinuation) = AsyncStream.makeStream(of: MMSAssociation.self)
+        (partnerValues, partnerValueContinuation) = AsyncStream.makeStream(of: PartnerValue.self, bufferingPolicy: .bufferingNewest(100_000))
         var mmsConfig = MMSServer.Configuration(
             host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
             limits: MMSLimits(maxPDUSize: v.maxPDUSize))
@@ -37,6 +41,7 @@ public final class TASE2Server: Service, Sendable {
 
     public func handle(_ name: String, in scope: ObjectScope) -> PointHandle? { vcc.handle(name, in: scope) }
     public func update(_ updates: [(PointHandle, PointValue)]) { vcc.update(updates) }
+    public func update(_ handle: PointHandle, to value: PointValue) { vcc.update(handle, to: value) }
     public func value(of handle: PointHandle) -> PointValue { vcc.value(of: handle) }
     public var pointTypes: [(PointHandle, PointType, String, ObjectScope)] { vcc.points }
     /// Partners' writes to points, as they happen.
@@ -74,16 +79,30 @@ public final class TASE2Server: Service, Sendable {
 
     // MARK: Running
 
+    /// Serves until `shutdown()` (or cancellation): the MMS server, a report loop per
+    /// association, the client role on associations of tables with `partner_vcc`, and the
+    /// calls to partners with `connect` addresses. Every task ends before this returns.
     public func run() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { self.establishedContinuation.finish() }
                 try await self.mms.run()
             }
+            for t in vcc.tables {
+                guard let p = t.config.partnerVCC, !p.connect.isEmpty else { continue }
+                group.addTask { await self.callOut(t, config: p) }
+            }
             for await a in established {
                 group.addTask { await self.reports(a) }
+                if let s = a.context.session as? PartnerSession, let t = s.table, let p = t.config.partnerVCC {
+                    group.addTask { await self.clientRole(a, table: t, config: p) }
+                }
             }
+            // The MMS server stopped: calls to partners stop too.
+            group.cancelAll()
+            try await group.waitForAll()
         }
+        partnerValueContinuation.finish()
     }
 
     public func shutdown() { mms.shutdown() }
@@ -112,6 +131,7 @@ public final class TASE2Server: Service, Sendable {
                             vcc.prepend(r, to: &w)
                         }
                         try await a.send(frame: frame)
+                        s.sent.add(1, ordering: .relaxed)
                         vcc.sent(r, s, now: clock.monotonic())
                     } catch {
                         logger.warning("report not sent: \(error)", metadata: ["peer": "\(a.remoteAddress)", "transferSet": "\(r.transferSet.name)"])

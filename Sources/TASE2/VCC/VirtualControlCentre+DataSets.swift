@@ -31,6 +31,7 @@ extension VirtualControlCentre {
                 continue
             }
             switch resolve(n, s) {
+            case .success(.deviceTag(let i)) where !devices.may(.getTag, i, s): throw ServiceError.accessObjectAccessDenied
             case .success: throw ServiceError.definitionObjectAttributeInconsistent
             case .failure(.objectAccessDenied): throw ServiceError.accessObjectAccessDenied
             case .failure: throw ServiceError.definitionObjectUndefined

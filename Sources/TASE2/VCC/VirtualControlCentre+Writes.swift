@@ -130,11 +130,18 @@ extension VirtualControlCentre {
             guard let r = reportMember(m, s) else { return .failure(EnableProblem("member \(m) is not accessible")) }
             sources.append(r)
         }
-        let probe = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: nil, settings: v)
-        var w = BERWriter(capacity: 256 + 24 * ds.members.count)
-        prependFullReport(probe, cause: .integrityTimeOut, eventCode: 0, wall: 0, to: &w)
-        if w.count > s.maxPDUSize {
-            return .failure(EnableProblem("a full report of \(w.count) octets exceeds the negotiated PDU size of \(s.maxPDUSize)"))
+        // A transfer set that may send the whole data set (integrity, requests, or changes and
+        // intervals without RBE) must fit it in one PDU: refused now rather than lost later.
+        // By-exception reports are split to fit instead.
+        let fullCauses: DSConditions = v.rbe ? [.integrityTimeOut, .operatorRequest, .otherExternalEvent]
+            : [.integrityTimeOut, .intervalTimeOut, .objectChange, .operatorRequest, .otherExternalEvent]
+        if !v.conditions.isDisjoint(with: fullCauses) {
+            let probe = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: nil, settings: v)
+            var w = BERWriter(capacity: 256 + 24 * ds.members.count)
+            prependFullReport(probe, cause: .integrityTimeOut, eventCode: 0, wall: 0, to: &w)
+            if w.count > s.maxPDUSize {
+                return .failure(EnableProblem("a full report of \(w.count) octets exceeds the negotiated PDU size of \(s.maxPDUSize)"))
+            }
         }
         // Changes are watched for ObjectChange and for RBE interval reports.
         var changeSet: Int32?

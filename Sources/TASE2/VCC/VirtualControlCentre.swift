@@ -24,6 +24,9 @@ public enum TASE2Event: Hashable, Sendable {
     /// A periodic report was due longer than the transfer set's TLE ago (the partner was not
     /// reading) and was not sent.
     case staleReportSkipped(icc: String, transferSet: String)
+    /// Our client role on a partner's VCC (`partner_vcc`) could not subscribe: no data from it
+    /// on this association (the association itself goes on).
+    case partnerSubscriptionFailed(bilateralTable: String, reason: String)
 }
 
 /// The Virtual Control Centre: TASE.2's object model on an MMS VMD. VCC objects are
@@ -198,6 +201,7 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         for pool in pools.values { _ = pool.release(owner: s.id) }
         devices.release(s)
         sessions.withLock { $0[s.id] = nil }
+        s.released()
     }
 
     /// The session of an association; nil for one never accepted (it is denied everything).
@@ -278,9 +282,12 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         guard let t = s.table, scope == .vcc else { return true }
         switch k {
         case .point(let i): return t.mayRead(vcc: directory.pointName(Int(i)))
-        case .device(let i), .deviceSBO(let i), .deviceTag(let i):
+        // Each part of a device shows to partners with the right to use that part.
+        case .device(let i): return t.may(.operate, device: devices.configs[Int(i)].name, scope: .vcc)
+        case .deviceSBO(let i): return t.may(.select, device: devices.configs[Int(i)].name, scope: .vcc)
+        case .deviceTag(let i):
             let name = devices.configs[Int(i)].name
-            return [.select, .operate, .getTag, .setTag].contains { t.may($0, device: name, scope: .vcc) }
+            return t.may(.getTag, device: name, scope: .vcc) || t.may(.setTag, device: name, scope: .vcc)
         default: return true
         }
     }

@@ -1,0 +1,121 @@
+import BER
+import Logging
+import MMS
+import MMSNIO
+import NIOCore
+
+/// Our client role on a partner's VCC (`partner_vcc` of its bilateral table), as an ICCP hub
+/// plays it: on every association with that partner, whichever side called, we subscribe to
+/// the configured points with a transfer set of ours and pass what it reports to the hosting
+/// program (`TASE2Server.partnerValues`). For tables with `connect` addresses the server also
+/// calls the partner, and calls again after a failure or a lost association.
+extension TASE2Server {
+    /// Runs the client role on `a` until the association ends. Failures are logged: the
+    /// partner's VCC not answering as expected must not end the association our VCC serves.
+    func clientRole(_ a: MMSAssociation, table: BilateralTable, config p: PartnerVCCConfig) async {
+        let log = logger.with(["bilateralTable": "\(table.id)", "peer": "\(a.remoteAddress)"])
+        let client: TASE2Client
+        do {
+            client = try await TASE2Client.attach(to: a, icc: p.icc, logger: log)
+        } catch is CancellationError {
+            return
+        } catch {
+            log.error("client role: the partner's VCC failed the association check: \(error)")
+            vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "association check: \(error)"))
+            return
+        }
+        log.info("client role: the partner's VCC", metadata: ["icc": "\(client.icc)", "partnerTable": "\(client.bilateralTableID)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            group.addTask {
+                do {
+                    let configure: (inout DSTransferSet) -> Void = { d in
+                        d.interval = p.interval
+                        d.integrityCheck = p.integrityCheck
+                        d.rbe = p.rbe
+                        var c: DSConditions = []
+                        if p.interval > 0 { c.insert(.intervalTimeOut) }
+                        if p.integrityCheck > 0 { c.insert(.integrityTimeOut) }
+                        if p.rbe { c.insert(.objectChange) }
+                        d.conditions = c
+                    }
+                    let ts = p.critical
+                        ? try await client.startCriticalTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
+                        : try await client.startTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
+                    log.info("client role: subscribed", metadata: ["transferSet": "\(ts)", "points": "\(p.points.count)"])
+                } catch is CancellationError {
+                } catch {
+                    log.error("client role: subscription refused by the partner: \(error)")
+                    self.vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "subscription: \(error)"))
+                }
+            }
+            group.addTask {
+                for await r in client.transferReports {
+                    for (name, result) in r.values {
+                        self.partnerValueContinuation.yield(PartnerValue(bilateralTable: table.id, name: name, result: result,
+                                                                         conditions: r.conditions, timeStamp: r.timeStamp))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls the partner of `table` at its `connect` addresses, in turn; each association is
+    /// served by our VCC and carries the client role; when it ends, or a call fails, calls
+    /// again after a back-off (1 s, doubling to 60 s; reset by an association that lasted).
+    func callOut(_ table: BilateralTable, config p: PartnerVCCConfig) async {
+        let addresses = p.connect.compactMap(PartnerAddress.init)
+        guard !addresses.isEmpty else { return }
+        let v = vcc.configuration.vcc
+        var backoff = 1.0
+        var next = 0
+        while !Task.isCancelled {
+            let address = addresses[next % addresses.count]
+            next += 1
+            var c = MMSClient.Configuration(host: address.host, port: address.port)
+            let t = table.config
+            c.local = OSIAddress(apTitle: t.localAPTitle ?? v.apTitle, aeQualifier: t.localAEQualifier ?? v.aeQualifier)
+            c.remote = OSIAddress(tsel: t.partnerTSEL ?? [0, 1], ssel: t.partnerSSEL ?? [0, 1], psel: t.partnerPSEL ?? [0, 0, 0, 1],
+                                  apTitle: p.remoteAPTitle ?? t.partnerAPTitle, aeQualifier: p.remoteAEQualifier ?? t.partnerAEQualifier)
+            c.limits = MMSLimits(maxPDUSize: v.maxPDUSize)
+            let log = logger.with(["bilateralTable": "\(table.id)", "partner": "\(address)"])
+            let started = vcc.clock.monotonic()
+            let session = vcc.makeSession(table: table, maxPDUSize: Int(v.maxPDUSize), partner: "\(address)")
+            do {
+                try await MMSClient.withAssociation(c, serving: vcc, session: session, logger: log) { a in
+                    log.info("called the partner")
+                    await withTaskCancellationHandler {
+                        await withTaskGroup(of: Void.self) { group in
+                            group.addTask { await self.reports(a) }
+                            group.addTask { await self.clientRole(a, table: table, config: p) }
+                            await a.waitUntilClosed()
+                            group.cancelAll()
+                        }
+                    } onCancel: {
+                        a.requestAbort(reason: "server shutting down")
+                    }
+                }
+                log.notice("association with the partner ended")
+            } catch {
+                log.warning("call to the partner failed: \(error)")
+            }
+            vcc.end(session)
+            if vcc.clock.monotonic() - started > 60 { backoff = 1 }
+            do {
+                try await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+            } catch {
+                return
+            }
+            backoff = min(backoff * 2, 60)
+        }
+    }
+}
+
+extension Logger {
+    /// A copy with more metadata.
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var l = self
+        for (k, v) in metadata { l[metadataKey: k] = v }
+        return l
+    }
+}
