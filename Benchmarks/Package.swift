@@ -10,6 +10,7 @@ let package = Package(
         // The peer we measure against: Apple's generic BER/DER codec.
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(name: "AllocationCounter"),
@@ -26,6 +27,14 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]
+        ),
+        .executableTarget(
+            name: "LoadBenchmark",
+            dependencies: [
+                .product(name: "TASE2", package: "FreeTase2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

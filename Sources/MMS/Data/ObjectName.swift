@@ -15,9 +15,9 @@ public enum MMSIdentifier {
     /// True when `name` is a well-formed identifier: 1–32 characters, letters, digits,
     /// `_` and `$`, not starting with a digit.
     public static func isValid(_ name: String) -> Bool {
-        let u = Array(name.utf8)
-        guard !u.isEmpty, u.count <= maxLength else { return false }
-        if (0x30...0x39).contains(u[0]) { return false }
+        let u = name.utf8  // not copied: names are checked on every request and every config point
+        guard let first = u.first, u.count <= maxLength else { return false }
+        if (0x30...0x39).contains(first) { return false }
         return u.allSatisfy { c in
             (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || c == 0x5F || c == 0x24
         }

@@ -6,12 +6,12 @@ extension TASE2Configuration {
     /// as in the YAML file (`points[3].scope`); `ConfigLoader` adds file and line.
     public func validate() throws(ConfigurationError) {
         func fail(_ field: String, _ message: String) -> ConfigurationError { ConfigurationError(field: field, message) }
-        func checkName(_ name: String, _ field: String) throws(ConfigurationError) {
+        func checkName(_ name: String, _ field: @autoclosure () -> String) throws(ConfigurationError) {
             guard TASE2Names.isValidObjectName(name) else {
                 var why = "1–\(MMSIdentifier.maxLength) characters: letters, digits and _, not starting with a digit"
                 if name.utf8.count > MMSIdentifier.maxLength { why = "\(name.utf8.count) characters, at most \(MMSIdentifier.maxLength) allowed" }
                 if name.contains("$") { why = "`$` is not allowed (libiec61850-based peers drop such names)" }
-                throw fail(field, "'\(name)' is not a valid TASE.2 object name: \(why)")
+                throw fail(field(), "'\(name)' is not a valid TASE.2 object name: \(why)")
             }
         }
 
@@ -106,13 +106,15 @@ extension TASE2Configuration {
             for p in points { if case .icc(let d) = p.scope { iccs.insert(d) } }
             for d in dataSets { if case .icc(let n) = d.scope { iccs.insert(n) } }
         }
-        func checkScope(_ scope: ObjectScope, _ field: String) throws(ConfigurationError) {
-            guard case .icc(let d) = scope else { return }
-            try checkName(d, field)
+        var checkedDomains: Set<String> = []
+        func checkScope(_ scope: ObjectScope, _ field: @autoclosure () -> String) throws(ConfigurationError) {
+            guard case .icc(let d) = scope, !checkedDomains.contains(d) else { return }
+            try checkName(d, field())
             guard iccs.contains(d) else {
                 let known = iccTables.keys.sorted().joined(separator: ", ")
-                throw fail(field, "no bilateral table has ICC '\(d)'" + (known.isEmpty ? "" : " (ICCs: \(known))"))
+                throw fail(field(), "no bilateral table has ICC '\(d)'" + (known.isEmpty ? "" : " (ICCs: \(known))"))
             }
+            checkedDomains.insert(d)
         }
 
         // Points
@@ -122,7 +124,8 @@ extension TASE2Configuration {
         ])
         var pointIndex: [ObjectScope: [String: Int]] = [:]
         for (i, p) in points.enumerated() {
-            let path = "points[\(i)]"
+            // Built only for an error message: 100,000 points would otherwise format 100,000 paths.
+            var path: String { "points[\(i)]" }
             try checkName(p.name, "\(path).name")
             guard !reserved.contains(p.name) else { throw fail("\(path).name", "'\(p.name)' is a TASE.2 system variable name") }
             try checkScope(p.scope, "\(path).scope")

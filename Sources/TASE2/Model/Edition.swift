@@ -54,7 +54,7 @@ public enum TASE2Names {
 
     /// A TASE.2 object name: an MMS identifier, without `$` (libiec61850-based peers drop such names).
     public static func isValidObjectName(_ name: String) -> Bool {
-        MMSIdentifier.isValid(name) && !name.contains("$")
+        MMSIdentifier.isValid(name) && !name.utf8.contains(UInt8(ascii: "$"))
     }
 
     /// MMSObjectName as TASE.2 carries it in values: { Scope, DomainName, Name }.
