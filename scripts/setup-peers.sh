@@ -54,9 +54,10 @@ PYEOF
     if ! command -v tshark >/dev/null 2>&1; then
         log "installing tshark"
         export DEBIAN_FRONTEND=noninteractive
-        # A machine that never ran `apt-get update` has empty lists: apt does not know the
-        # package yet. Update first in that case, then install.
-        if ! apt-cache show tshark >/dev/null 2>&1; then
+        # A machine that never ran `apt-get update` has empty lists: apt has no candidate to
+        # install (`apt-cache show` is not enough: a package once removed is still known from
+        # dpkg's status). Update first in that case, then install.
+        if ! apt-cache policy tshark 2>/dev/null | grep -q 'Candidate: [0-9]'; then
             log "tshark unknown to apt: running apt-get update"
             as_root apt-get update
         fi
