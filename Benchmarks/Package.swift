@@ -29,6 +29,17 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-Ounchecked"], .when(configuration: .debug))]
         ),
         .executableTarget(
+            name: "ServerBenchmark",
+            dependencies: [
+                .product(name: "MMS", package: "FreeTase2"),
+                .product(name: "OSI", package: "FreeTase2"),
+                .product(name: "MMSNIO", package: "FreeTase2"),
+                .product(name: "TASE2", package: "FreeTase2"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "LoadBenchmark",
             dependencies: [
                 .product(name: "TASE2", package: "FreeTase2"),

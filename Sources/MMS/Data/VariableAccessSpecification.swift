@@ -55,6 +55,13 @@ public struct VariableAccess: Hashable, Sendable {
         return out
     }
 
+    /// This entry as it appears in a listOfVariable (a SEQUENCE), for callers that cache it.
+    public func encoded() -> [UInt8] {
+        var w = BERWriter(capacity: 64)
+        Self.prependList([self], to: &w)
+        return w.toArray()
+    }
+
     static func prependList(_ list: [VariableAccess], to w: inout BERWriter) {
         for v in list.reversed() {
             w.prependConstructed(.sequence) { w in

@@ -42,4 +42,18 @@ extension InformationReport {
         w.prependHeader(.contextConstructed(0), length: w.count - start)
         w.prependHeader(.contextConstructed(3), length: w.count - start)
     }
+
+    /// A listOfVariable report whose entries the caller prepends already encoded (each a
+    /// `VariableAccess.encoded()`, cached per data-set member), so no names are built per report.
+    public static func prependPDU(encodedVariables: (inout BERWriter) -> Void, to w: inout BERWriter,
+                                  results: (inout BERWriter) -> Void) {
+        let start = w.count
+        results(&w)
+        w.prependHeader(.contextConstructed(0), length: w.count - start)
+        let mark = w.count
+        encodedVariables(&w)
+        w.prependHeader(.contextConstructed(0), length: w.count - mark)
+        w.prependHeader(.contextConstructed(0), length: w.count - start)
+        w.prependHeader(.contextConstructed(3), length: w.count - start)
+    }
 }

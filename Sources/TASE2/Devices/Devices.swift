@@ -137,6 +137,10 @@ final class Devices: Sendable {
         .structure([.bitString(BitString(msbFirst: UInt64(d.tagFlags) << 56, count: 3)), .visibleString(d.tagReason)])
     }
 
+    /// An upper bound of a tag's encoded size: the flags and a reason of at most 255 octets
+    /// (what a set-tag write may carry).
+    func tagSizeBound(_ i: Int) -> Int { 4 + 5 + 3 + 255 }
+
     /// The tag, for a report (data sets may hold `<Dev>_TAG`).
     func prependTag(_ i: Int, to w: inout BERWriter) {
         let d = state.withLock { $0[i] }

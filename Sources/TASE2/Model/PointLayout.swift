@@ -135,6 +135,20 @@ extension PointType {
         }
     }
 
+    /// The most octets a value of this type takes on the wire (every field at its widest, either
+    /// StateQ shape): reports are cut to the PDU size by it before they are encoded.
+    public var maxEncodedSize: Int { PointType.allCases.firstIndex(of: self).map { PointType.maxEncodedSizes[$0] } ?? 64 }
+
+    static let maxEncodedSizes: [Int] = PointType.allCases.map { t in
+        let worst = PointValue(real: -.greatestFiniteMagnitude, discrete: .min, state: 0xFF, flags: DataFlags(rawValue: 0xFF),
+                               timeStamp: .min, milliseconds: .min, cov: .max, eventFlags: 0xFF, packedEvent: 0xFF, operatingTime: .min)
+        return [StateQShape.bitString, .valueAndFlags].map { shape in
+            var w = BERWriter(capacity: 128)
+            t.prepend(worst, stateQ: shape, to: &w)
+            return w.count
+        }.max() ?? 64
+    }
+
     /// Prepends the point's value straight from storage to a PDU being encoded: the same bytes as
     /// `data(_:stateQ:).prepend(to:)`, without building a value tree.
     public func prepend(_ v: PointValue, stateQ: StateQShape = .bitString, to w: inout BERWriter) {

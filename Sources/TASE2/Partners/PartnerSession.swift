@@ -22,6 +22,24 @@ struct EnabledTransferSet: Sendable {
     /// The change set watching its members (for RBE and ObjectChange), if any.
     let changeSet: Int32?
     let settings: DSTransferSet
+    /// What a listOfVariable report of it needs, computed once at enable.
+    let layout: ReportLayout
+}
+
+/// A transfer set's listOfVariable report, prepared when it is enabled: each member's entry
+/// encoded once (a report by exception copies the bytes instead of building names), where the
+/// transfer-set variables stand, and an upper bound of each member's encoded size, so that a
+/// report is cut to fit the partner's PDU before it is encoded, and encoded once.
+struct ReportLayout: Sendable {
+    /// Concatenated listOfVariable entries; member i is `names[ends[i-1]..<ends[i]]`.
+    let names: [UInt8]
+    let ends: [Int32]
+    /// Member index and variable of each transfer-set variable, in libtase2's report order.
+    let specials: [(member: Int, special: TransferSetSpecial)]
+    /// Upper bound of member i's entry plus its value, in octets.
+    let bounds: [Int32]
+
+    func name(_ i: Int) -> ArraySlice<UInt8> { names[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])] }
 }
 
 /// One partner's association, made by the accept decision: its bilateral table (nil in open

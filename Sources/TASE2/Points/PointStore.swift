@@ -40,12 +40,61 @@ public final class PointStore: Sendable {
         /// Monotonic time of the first change since the last take.
         var dirtySince: Double?
         let onDirty: @Sendable (Double) -> Void
+        /// The watched keys, to unregister.
+        let keys: [Key]
+
+        /// Marks `member` changed; returns `onDirty` when the set turns dirty with it. The
+        /// AllChangesReported log may grow to twice its limit before the oldest entries are
+        /// dropped in one go, so a full log costs O(1) per change, not a shift of the whole log.
+        mutating func mark(_ member: Int32, value: PointValue, now: Double) -> (@Sendable (Double) -> Void)? {
+            let m = Int(member)
+            if !changed[m] {
+                changed[m] = true
+                order.append(member)
+            }
+            if log != nil {
+                log!.append((member, value))
+                if log!.count >= 2 * max(logLimit, 1) { trimLog() }
+            }
+            guard dirtySince == nil else { return nil }
+            dirtySince = now
+            return onDirty
+        }
+
+        mutating func trimLog() {
+            guard let n = log?.count, n > logLimit else { return }
+            log!.removeFirst(n - logLimit)
+            dropped += n - logLimit
+        }
+
+        /// Takes the changes and clears them, in place.
+        mutating func take() -> Changes {
+            trimLog()
+            // Data-set order: many changes are read off the bitmap (no sort), a few are sorted.
+            var members: [Int32]
+            if order.count * 16 >= changed.count {
+                members = []
+                members.reserveCapacity(order.count)
+                for i in changed.indices where changed[i] { members.append(Int32(i)) }
+            } else {
+                members = order.sorted()
+            }
+            for m in order { changed[Int(m)] = false }
+            order.removeAll(keepingCapacity: true)
+            var taken: [(member: Int32, value: PointValue)]? = nil
+            if log != nil { swap(&taken, &log); log = [] }
+            let d = dropped
+            dropped = 0
+            dirtySince = nil
+            return Changes(members: members, log: taken, dropped: d)
+        }
     }
 
     struct State: Sendable {
         var values: [PointValue]
         var watched: [Bool]
-        var watchers: [Key: [Watch]] = [:]
+        /// Per key (points, then tags): the change sets watching it.
+        var watchers: [[Watch]]
         var changeSets: [Int32: ChangeSet] = [:]
         var nextChangeSet: Int32 = 1
     }
@@ -54,7 +103,8 @@ public final class PointStore: Sendable {
         count = types.count
         self.types = types
         self.writable = writable
-        state = Mutex(State(values: initial, watched: [Bool](repeating: false, count: types.count + tags)))
+        state = Mutex(State(values: initial, watched: [Bool](repeating: false, count: types.count + tags),
+                            watchers: [[Watch]](repeating: [], count: types.count + tags)))
     }
 
     public func value(of h: PointHandle) -> PointValue { state.withLock { $0.values[h.index] } }
@@ -91,25 +141,9 @@ public final class PointStore: Sendable {
     }
 
     static func mark(_ key: Key, value: PointValue, now: Double, _ s: inout State, _ dirtied: inout [(@Sendable (Double) -> Void)]) {
-        for w in s.watchers[key] ?? [] {
-            guard var c = s.changeSets[w.changeSet] else { continue }
-            let m = Int(w.member)
-            if !c.changed[m] {
-                c.changed[m] = true
-                c.order.append(w.member)
-            }
-            if c.log != nil {
-                c.log!.append((w.member, value))
-                if c.log!.count > c.logLimit {
-                    c.log!.removeFirst()
-                    c.dropped += 1
-                }
-            }
-            if c.dirtySince == nil {
-                c.dirtySince = now
-                dirtied.append(c.onDirty)
-            }
-            s.changeSets[w.changeSet] = c
+        for w in s.watchers[Int(key)] {
+            // In place: a copy of the change set would copy its arrays on every change.
+            if let onDirty = s.changeSets[w.changeSet]?.mark(w.member, value: value, now: now) { dirtied.append(onDirty) }
         }
     }
 
@@ -121,24 +155,25 @@ public final class PointStore: Sendable {
         state.withLock { s in
             let id = s.nextChangeSet
             s.nextChangeSet += 1
-            s.changeSets[id] = ChangeSet(changed: [Bool](repeating: false, count: keys.count), log: allChanges.map { _ in [] },
-                                         logLimit: allChanges ?? 0, onDirty: onDirty)
+            var watchedKeys: [Key] = []
             for (m, k) in keys.enumerated() {
-                guard let k, Int(k) < s.watched.count else { continue }
-                s.watchers[k, default: []].append(Watch(changeSet: id, member: Int32(m)))
+                guard let k, k >= 0, Int(k) < s.watched.count else { continue }
+                s.watchers[Int(k)].append(Watch(changeSet: id, member: Int32(m)))
                 s.watched[Int(k)] = true
+                watchedKeys.append(k)
             }
+            s.changeSets[id] = ChangeSet(changed: [Bool](repeating: false, count: keys.count), log: allChanges.map { _ in [] },
+                                         logLimit: allChanges ?? 0, onDirty: onDirty, keys: watchedKeys)
             return id
         }
     }
 
     func unregister(_ id: Int32) {
         state.withLock { s in
-            guard s.changeSets.removeValue(forKey: id) != nil else { return }
-            for (k, list) in s.watchers where list.contains(where: { $0.changeSet == id }) {
-                let rest = list.filter { $0.changeSet != id }
-                s.watchers[k] = rest.isEmpty ? nil : rest
-                s.watched[Int(k)] = !rest.isEmpty
+            guard let c = s.changeSets.removeValue(forKey: id) else { return }
+            for k in c.keys {
+                s.watchers[Int(k)].removeAll { $0.changeSet == id }
+                s.watched[Int(k)] = !s.watchers[Int(k)].isEmpty
             }
         }
     }
@@ -155,19 +190,7 @@ public final class PointStore: Sendable {
 
     /// Takes (and clears) the changes of a change set: call only when the report is sent.
     func takeChanges(_ id: Int32) -> Changes {
-        state.withLock { s in
-            guard var c = s.changeSets[id] else { return Changes(members: [], log: nil, dropped: 0) }
-            let members = c.order.sorted()
-            for m in c.order { c.changed[Int(m)] = false }
-            c.order.removeAll(keepingCapacity: true)
-            let log = c.log
-            if c.log != nil { c.log!.removeAll(keepingCapacity: true) }
-            let dropped = c.dropped
-            c.dropped = 0
-            c.dirtySince = nil
-            s.changeSets[id] = c
-            return Changes(members: members, log: log, dropped: dropped)
-        }
+        state.withLock { s in s.changeSets[id]?.take() ?? Changes(members: [], log: nil, dropped: 0) }
     }
 
     /// Forgets the changes (a full report carried every member).

@@ -71,16 +71,63 @@ extension VirtualControlCentre {
         }
     }
 
-    /// Splits a report by exception until every part fits the partner's PDU.
+    /// Cuts a report by exception into parts that fit the partner's PDU, by the members' size
+    /// bounds (nothing is encoded here: each part is encoded once, into the frame written).
     func split(_ r: ReportPDU, maxPDUSize: Int) -> [ReportPDU] {
-        var w = BERWriter(capacity: 1024)
-        prepend(r, to: &w)
-        guard w.count > maxPDUSize, let items = r.members, items.count > 1 else { return [r] }
-        let half = items.count / 2
-        var a = r, b = r
-        a.members = Array(items[..<half])
-        b.members = Array(items[half...])
-        return split(a, maxPDUSize: maxPDUSize) + split(b, maxPDUSize: maxPDUSize)
+        guard let items = r.members else { return [r] }
+        let layout = r.transferSet.layout
+        // The PDU's own headers (≤ 4 × 5 octets) and the transfer-set variables.
+        var fixed = 24
+        for sp in layout.specials { fixed += Int(layout.bounds[sp.member]) }
+        var total = fixed
+        for item in items { total += Int(layout.bounds[item.member]) }
+        if total <= maxPDUSize || items.count <= 1 { return [r] }
+        var parts: [ReportPDU] = []
+        var start = 0
+        var size = fixed
+        for (k, item) in items.enumerated() {
+            let b = Int(layout.bounds[item.member])
+            if size + b > maxPDUSize && k > start {
+                var part = r
+                part.members = Array(items[start..<k])
+                parts.append(part)
+                start = k
+                size = fixed
+            }
+            size += b
+        }
+        var last = r
+        last.members = Array(items[start...])
+        parts.append(last)
+        return parts
+    }
+
+    /// The report layout of a transfer set over `members` (see `ReportLayout`).
+    func reportLayout(icc: String, members: [ObjectName], sources: [ReportMember]) -> ReportLayout {
+        var names: [UInt8] = []
+        var ends: [Int32] = []
+        var bounds: [Int32] = []
+        ends.reserveCapacity(members.count)
+        bounds.reserveCapacity(members.count)
+        let types = store.types
+        for (m, source) in zip(members, sources) {
+            // Transfer-set variables are always reported ICC-scoped (a VMD-scope member is accepted in the data set).
+            let name: ObjectName = if case .special(let sp) = source { .domainSpecific(domain: icc, item: sp.rawValue) } else { m }
+            let entry = VariableAccess(name).encoded()
+            names += entry
+            ends.append(Int32(names.count))
+            let value: Int = switch source {
+            case .point(let i): types[Int(i)].maxEncodedSize
+            case .tag(let i): devices.tagSizeBound(Int(i))
+            case .special(let sp): sp == .name ? 4 + 2 * 36 + 6 : 12
+            case .missing: 6
+            }
+            bounds.append(Int32(entry.count + value))
+        }
+        let specials: [(member: Int, special: TransferSetSpecial)] = TransferSetSpecial.reportOrder.compactMap { sp in
+            sources.firstIndex(of: .special(sp)).map { ($0, sp) }
+        }
+        return ReportLayout(names: names, ends: ends, specials: specials, bounds: bounds)
     }
 
     /// Records a sent report (critical ones wait for their ACK).
@@ -98,15 +145,13 @@ extension VirtualControlCentre {
             return
         }
         let e = r.transferSet
-        let specials: [(Int, TransferSetSpecial)] = TransferSetSpecial.reportOrder.compactMap { sp in
-            e.sources.firstIndex(of: .special(sp)).map { ($0, sp) }
-        }
-        // Names: transfer-set variables always ICC-scoped (a VMD-scope member is accepted in the data set).
-        var names: [VariableAccess] = specials.map { VariableAccess(.domainSpecific(domain: e.key.icc, item: $0.1.rawValue)) }
-        names += items.map { VariableAccess(e.members[$0.member]) }
+        let layout = e.layout
         let stateQ = self.stateQ
         let types = store.types
-        InformationReport.prependPDU(.listOfVariable(names), to: &w) { w in
+        InformationReport.prependPDU(encodedVariables: { w in
+            for item in items.reversed() { w.prepend(layout.name(item.member)) }
+            for sp in layout.specials.reversed() { w.prepend(layout.name(sp.member)) }
+        }, to: &w) { w in
             store.withValues { values in
                 for item in items.reversed() {
                     switch e.sources[item.member] {
@@ -116,7 +161,7 @@ extension VirtualControlCentre {
                     }
                 }
             }
-            for (_, sp) in specials.reversed() { prependSpecial(sp, e, cause: r.cause, eventCode: r.eventCode, wall: r.wall, to: &w) }
+            for sp in layout.specials.reversed() { prependSpecial(sp.special, e, cause: r.cause, eventCode: r.eventCode, wall: r.wall, to: &w) }
         }
     }
 

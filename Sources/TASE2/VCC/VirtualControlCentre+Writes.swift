@@ -136,7 +136,8 @@ extension VirtualControlCentre {
         let fullCauses: DSConditions = v.rbe ? [.integrityTimeOut, .operatorRequest, .otherExternalEvent]
             : [.integrityTimeOut, .intervalTimeOut, .objectChange, .operatorRequest, .otherExternalEvent]
         if !v.conditions.isDisjoint(with: fullCauses) {
-            let probe = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: nil, settings: v)
+            let probe = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: nil, settings: v,
+                                           layout: ReportLayout(names: [], ends: [], specials: [], bounds: []))
             var w = BERWriter(capacity: 256 + 24 * ds.members.count)
             prependFullReport(probe, cause: .integrityTimeOut, eventCode: 0, wall: 0, to: &w)
             if w.count > s.maxPDUSize {
@@ -160,7 +161,8 @@ extension VirtualControlCentre {
                 s.wake()
             }
         }
-        let enabled = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: changeSet, settings: v)
+        let enabled = EnabledTransferSet(key: key, name: tsName, dataSet: name, members: ds.members, sources: sources, changeSet: changeSet, settings: v,
+                                         layout: reportLayout(icc: key.icc, members: ds.members, sources: sources))
         guard pools[key.icc]?.update(key.slot, owner: s.id, value: v, state: .enabled(s.id)) == true else {
             if let c = changeSet { store.unregister(c) }
             return .failure(EnableProblem("the transfer set is no longer reserved"))
