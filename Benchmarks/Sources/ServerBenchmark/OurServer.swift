@@ -92,7 +92,8 @@ func changeLoop(_ server: TASE2Server, _ handles: [PointHandle], _ rate: RateBox
     while true {
         let (r, stopped) = rate.value
         if stopped || Task.isCancelled { return }
-        try? await Task.sleep(nanoseconds: 1_000_000)
+        // Idle: look again every 50 ms (a busy tick would add to the CPU the read runs measure).
+        try? await Task.sleep(nanoseconds: r <= 0 ? 50_000_000 : 1_000_000)
         let now = Date()
         if r <= 0 { due = 0; last = now; continue }
         due += r * now.timeIntervalSince(last)

@@ -19,10 +19,18 @@ enum AssociationServing {
             case .established(let a):
                 association = a
                 await device.associationEstablished(a.context)
+                // From now on, a Read the model answers from storage is answered on the event loop
+                // when nothing of the peer's is still here (so the order holds): no thread hop.
+                let d = device
+                handler.eventLoop.execute {
+                    handler.value.inlineRead = { q, id in
+                        d.readsFromStorage(q, for: a.context) ? storageAnswer(q, invokeID: id, device: d, association: a) : nil
+                    }
+                }
             case .request(let id, let request):
                 guard let a = association else { continue }
                 let frame = await answer(request, invokeID: id, device: device, association: a)
-                handler.eventLoop.execute { handler.value.respond(id, frame: frame) }
+                handler.eventLoop.execute { handler.value.respondFromServingLoop(id, frame: frame) }
             case .report(let report):
                 guard let a = association else { continue }
                 await device.received(report, for: a.context)
@@ -31,22 +39,39 @@ enum AssociationServing {
         if let a = association { await device.associationEnded(a.context) }
     }
 
+    /// The framed answer to a Read the model answers from storage (synchronous: it may run on
+    /// the event loop).
+    static func storageAnswer(_ q: ReadRequest, invokeID: UInt32, device: some VirtualManufacturingDevice,
+                              association a: MMSAssociation) -> ByteBuffer {
+        let framing = a.framing
+        let allocator = a.allocator
+        do {
+            do {
+                return try framing.frame(capacity: 1024, allocator: allocator) { w in
+                    try device.prependReadResponse(q, invokeID: invokeID, for: a.context, to: &w)
+                }
+            } catch let e as ServiceError {
+                return try framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)
+            }
+        } catch MMSAssociationError.pduTooLarge(let size, let limit) {
+            let e = ServiceError(.service, 3, additionalDescription: "response of \(size) octets exceeds the negotiated \(limit)")
+            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+        } catch {
+            let e = ServiceError(.service, 0, additionalDescription: "\(error)")
+            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+        }
+    }
+
     /// The framed answer to one request: encoded once, into the buffer that is written. An
     /// answer larger than the negotiated PDU size becomes a service/pdu-size error.
     static func answer(_ request: ConfirmedServiceRequest, invokeID: UInt32, device: some VirtualManufacturingDevice,
                        association a: MMSAssociation) async -> ByteBuffer {
         let framing = a.framing
         let allocator = a.allocator
+        if case .read(let q) = request, device.readsFromStorage(q, for: a.context) {
+            return storageAnswer(q, invokeID: invokeID, device: device, association: a)
+        }
         do {
-            if case .read(let q) = request, device.readsFromStorage(q, for: a.context) {
-                do {
-                    return try framing.frame(capacity: 1024, allocator: allocator) { w in
-                        try device.prependReadResponse(q, invokeID: invokeID, for: a.context, to: &w)
-                    }
-                } catch let e as ServiceError {
-                    return try framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)
-                }
-            }
             let pdu: MMSPDU
             switch await VMDDispatcher.serve(request, invokeID: invokeID, device: device, association: a.context, maxPDUSize: framing.maxPDUSize) {
             case .response(let r): pdu = .confirmedResponse(invokeID: invokeID, r)

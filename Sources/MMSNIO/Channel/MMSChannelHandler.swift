@@ -47,6 +47,11 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let closedPromise: EventLoopPromise<Void>
     /// To the serving loop, when a model serves this association.
     var events: AssociationEventSequence.Source?
+    /// Requests handed to the serving loop and not answered yet.
+    var inServingLoop = 0
+    /// Answers a Read from the model's storage here, on the event loop (set by the serving loop
+    /// once the model knows the association); nil: the model does not answer it so.
+    var inlineRead: (@Sendable (ReadRequest, UInt32) -> ByteBuffer?)?
     /// Told when the association is established (with it) and when it ends (with nil).
     var registry: (@Sendable (UInt64, MMSAssociation?) -> Void)?
 
@@ -231,6 +236,12 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             associated(info, framing, context)
         case .serve(let id, let request):
             if let events {
+                // Only when nothing earlier is still being served: a Write before it must be done.
+                if inServingLoop == 0, case .read(let q) = request, let inlineRead, let frame = inlineRead(q, id) {
+                    respond(id, frame: frame)
+                    return
+                }
+                inServingLoop += 1
                 deliver(.request(invokeID: id, request), to: events)
             } else if let reject = machine.encodeAnswer(.reject(.unrecognizedService(id))) {
                 perform(machine.respond(invokeID: id, frame: reject, now: self.clockNow))
@@ -324,6 +335,11 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func respond(_ id: UInt32, frame: ByteBuffer) {
         perform(machine.respond(invokeID: id, frame: frame, now: self.clockNow))
+    }
+
+    func respondFromServingLoop(_ id: UInt32, frame: ByteBuffer) {
+        inServingLoop -= 1
+        respond(id, frame: frame)
     }
 
     func sendUnconfirmed(_ frame: ByteBuffer) throws {
