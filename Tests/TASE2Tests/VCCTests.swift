@@ -145,6 +145,12 @@ import Logging
 
 @Suite("Point types on the wire (spec §3.4, §4)", .timeLimit(.minutes(1)))
 struct PointTypeTests {
+    /// The layout table is indexed by `ordinal`, a switch written out by hand: it must follow `allCases`.
+    @Test func ordinalsFollowAllCases() {
+        #expect(PointType.allCases.enumerated().allSatisfy { $0.offset == $0.element.ordinal })
+        #expect(PointType.allCases.allSatisfy { $0.maxEncodedSize >= 2 && $0.maxEncodedSize < 64 })
+    }
+
     @Test func everyTypeEncodesTheSameStraightFromStorage() throws {
         let v = PointValue(real: 1.5, discrete: -7, state: 0x80, flags: DataFlags(validity: .held, source: .entered), timeStamp: 1_700_000_000,
                            milliseconds: 250, cov: 300, eventFlags: 0x11, packedEvent: 0x42, operatingTime: 12)

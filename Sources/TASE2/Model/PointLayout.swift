@@ -55,11 +55,41 @@ public struct PointLayout: Hashable, Sendable {
 extension PointType {
     /// The one table of point layouts (spec §3.4). `stateQ` only changes Data_StateQ.
     public func layout(stateQ: StateQShape = .bitString) -> PointLayout {
-        if self == .stateQ && stateQ == .valueAndFlags { return PointLayout(members: [.stateValue, .flags], isStructure: true) }
-        return Self.layouts[Self.index[self]!]
+        if self == .stateQ && stateQ == .valueAndFlags { return Self.stateQValueAndFlags }
+        return Self.layouts[ordinal]
     }
 
-    static let index: [PointType: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+    /// The case's position in `allCases`, without hashing (a dictionary lookup hashed the raw
+    /// String for every value encoded).
+    @inline(__always) var ordinal: Int {
+        switch self {
+        case .real: 0
+        case .realQ: 1
+        case .realQTimeTag: 2
+        case .realExtended: 3
+        case .realQTimeTagExtended: 4
+        case .discrete: 5
+        case .discreteQ: 6
+        case .discreteQTimeTag: 7
+        case .discreteExtended: 8
+        case .discreteQTimeTagExtended: 9
+        case .state: 10
+        case .stateQ: 11
+        case .stateQTimeTag: 12
+        case .stateExtended: 13
+        case .stateQTimeTagExtended: 14
+        case .stateSupplemental: 15
+        case .stateSupplementalQ: 16
+        case .stateSupplementalQTimeTag: 17
+        case .stateSupplementalExtended: 18
+        case .stateSupplementalQTimeTagExtended: 19
+        case .singleProtectionEvent: 20
+        case .packedProtectionEvent: 21
+        }
+    }
+
+
+    static let stateQValueAndFlags = PointLayout(members: [.stateValue, .flags], isStructure: true)
 
     static let layouts: [PointLayout] = allCases.map { t in
         func s(_ m: [PointMember]) -> PointLayout { PointLayout(members: m, isStructure: true) }
@@ -137,7 +167,7 @@ extension PointType {
 
     /// The most octets a value of this type takes on the wire (every field at its widest, either
     /// StateQ shape): reports are cut to the PDU size by it before they are encoded.
-    public var maxEncodedSize: Int { PointType.allCases.firstIndex(of: self).map { PointType.maxEncodedSizes[$0] } ?? 64 }
+    public var maxEncodedSize: Int { PointType.maxEncodedSizes[ordinal] }
 
     static let maxEncodedSizes: [Int] = PointType.allCases.map { t in
         let worst = PointValue(real: -.greatestFiniteMagnitude, discrete: .min, state: 0xFF, flags: DataFlags(rawValue: 0xFF),

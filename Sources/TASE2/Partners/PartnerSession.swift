@@ -55,8 +55,16 @@ public final class PartnerSession: Sendable {
     /// The partner's AP-title, for logs and events.
     public let partner: String
 
+    /// A data set of points this partner read: its members resolved once (rights are fixed
+    /// per session, point names per VCC), so reading it again resolves no names.
+    struct ReadPlan: Sendable {
+        let members: [ObjectName]
+        let points: [Int]
+    }
+
     struct State: Sendable {
         var aaLists: [String: DataSet] = [:]
+        var readPlans: [ObjectName: ReadPlan] = [:]
         var imEnabled = false
         var engine = TransferSetEngine()
         var enabled: [TransferSetKey: EnabledTransferSet] = [:]

@@ -151,9 +151,19 @@ extension VirtualControlCentre {
             case other(AccessResult)
         }
         let accesses: [VariableAccess]
+        var planKey: (ObjectName, [ObjectName])?
         switch request.variableAccessSpecification {
         case .listOfVariable(let l): accesses = l
-        case .variableListName(let n): accesses = try dataSet(n, s).members.map { VariableAccess($0) }
+        case .variableListName(let n):
+            let members = try dataSet(n, s).members
+            // A data set of points read again: its members resolved the last time (the same
+            // member array, compared by identity first, means the same list).
+            if let plan = s.state.withLock({ $0.readPlans[n] }), plan.members == members {
+                prependPoints(plan.points, request, invokeID: invokeID, to: &w)
+                return
+            }
+            accesses = members.map { VariableAccess($0) }
+            planKey = (n, members)
         }
         // Resolve in request order (a read of Next_DSTransfer_Set reserves), then encode back to front.
         let items: [Item] = accesses.map { access in
@@ -161,6 +171,16 @@ extension VirtualControlCentre {
                 return .point(i)
             }
             return .other(read(access, s))
+        }
+        if let (n, members) = planKey {
+            let points = items.compactMap { if case .point(let i) = $0 { i } else { nil } }
+            if points.count == items.count {
+                s.state.withLock { st in
+                    // Bounded: a partner defining and reading new lists for ever must not grow it.
+                    if st.readPlans.count >= 64 { st.readPlans.removeAll() }
+                    st.readPlans[n] = PartnerSession.ReadPlan(members: members, points: points)
+                }
+            }
         }
         let stateQ = self.stateQ
         let types = store.types
@@ -173,6 +193,23 @@ extension VirtualControlCentre {
                     case .point(let i): types[i].prepend(values[i], stateQ: stateQ, to: &w)
                     case .other(let r): r.prepend(to: &w)
                     }
+                    k -= 1
+                }
+            }
+        }
+    }
+
+    /// A read response of points only, straight from storage.
+    func prependPoints(_ points: [Int], _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter) {
+        let stateQ = self.stateQ
+        let types = store.types
+        store.withValues { values in
+            ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
+                                    to: &w) { w in
+                var k = points.count - 1
+                while k >= 0 {
+                    let i = points[k]
+                    types[i].prepend(values[i], stateQ: stateQ, to: &w)
                     k -= 1
                 }
             }
