@@ -259,28 +259,37 @@ if scenarios.contains("scale") {
     defer { ours.child.stop(); theirs.child.stop() }
     let before = (procStatus(ours.child.pid, "VmRSS"), procStatus(theirs.child.pid, "VmRSS"))
     var held: [MMSAssociation] = []
+    var counts = (0, 0)
     do {
         for _ in 0..<associations {
             let a = try await ReadLoad.connect(ours.port)
             try await enableRBE(a, dataSet: Model.list, integrity: 60)
             held.append(a)
-            held.append(try await ReadLoad.connect(theirs.port))
+            counts.0 += 1
         }
     } catch {
-        say("  stopped after \(held.count) associations: \(error)")
+        say("  ours: stopped after \(counts.0) associations: \(error)")
+    }
+    do {
+        for _ in 0..<associations {
+            held.append(try await ReadLoad.connect(theirs.port))
+            counts.1 += 1
+        }
+    } catch {
+        say("  libiec61850: stopped after \(counts.1) associations: \(error)")
     }
     let after = (procStatus(ours.child.pid, "VmRSS"), procStatus(theirs.child.pid, "VmRSS"))
     let peak = (procStatus(ours.child.pid, "VmHWM"), procStatus(theirs.child.pid, "VmHWM"))
     let threads = (procStatus(ours.child.pid, "Threads"), procStatus(theirs.child.pid, "Threads"))
     row("startup (load the model, listen)", String(format: "%.2f s", ours.startup), String(format: "%.2f s", theirs.startup), ratio(theirs.startup, ours.startup) + " faster")
     row("RSS at rest, before associations", mb(before.0), mb(before.1), ratio(Double(before.0), Double(before.1)))
-    row("RSS with \(associations) associations", mb(after.0), mb(after.1), ratio(Double(after.0), Double(after.1)))
+    row("RSS with the associations (ours \(counts.0), libiec61850 \(counts.1))", mb(after.0), mb(after.1), ratio(Double(after.0), Double(after.1)))
     row("peak RSS", mb(peak.0), mb(peak.1), ratio(Double(peak.0), Double(peak.1)))
-    row("per association", "\((after.0 - before.0) / associations / 1024) kB", "\((after.1 - before.1) / associations / 1024) kB", "")
+    row("per association", "\((after.0 - before.0) / max(counts.0, 1) / 1024) kB", "\((after.1 - before.1) / max(counts.1, 1) / 1024) kB", "")
     row("per point at rest (whole process / points)", "\(before.0 / n) B", "\(before.1 / n) B", "")
     row("threads", "\(threads.0)", "\(threads.1)", "")
     results["scale"] = [
-        "points": n, "associations": associations,
+        "points": n, "associations": associations, "ours_associations": counts.0, "theirs_associations": counts.1,
         "ours": ["startup_s": ours.startup, "rss_rest": before.0, "rss_associations": after.0, "rss_peak": peak.0, "threads": threads.0],
         "theirs": ["startup_s": theirs.startup, "rss_rest": before.1, "rss_associations": after.1, "rss_peak": peak.1, "threads": threads.1],
     ]
