@@ -170,6 +170,19 @@ public struct BERWriter: ~Copyable, @unchecked Sendable {
         UnsafeMutableRawPointer(p + 3).storeBytes(of: bits, as: UInt32.self)
     }
 
+    /// A BIT STRING of exactly 8 bits with a low-numbered tag (TASE.2 quality flags, the commonest
+    /// element of a report), written in one step.
+    public mutating func prependBitString8(_ byte: UInt8, tag: BERTag) {
+        precondition(tag.number < 31)
+        reserve(4)
+        start -= 4
+        let p = base + start
+        p[0] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+        p[1] = 2
+        p[2] = 0
+        p[3] = byte
+    }
+
     // MARK: Headers
 
     /// Octets a definite length of `length` takes in the shortest form.

@@ -37,6 +37,17 @@ struct BERWriterTests {
         }
     }
 
+    /// The one-step 8-bit BIT STRING writes what the general one does.
+    @Test func bitString8MatchesTheGeneralForm() {
+        for b: UInt8 in [0, 1, 0x80, 0xC4, 0xFF] {
+            var a = BERWriter(capacity: 2)
+            a.prependBitString8(b, tag: .context(4))
+            var g = BERWriter(capacity: 8)
+            g.prependBitString(BitString(msbFirst: UInt64(b) << 56, count: 8), tag: .context(4))
+            #expect(a.toArray() == g.toArray())
+        }
+    }
+
     @Test func tagsAndBitStrings() {
         var w = BERWriter()
         w.prependNull(tag: .context(79))

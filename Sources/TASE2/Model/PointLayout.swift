@@ -4,7 +4,7 @@ import MMS
 /// One member of a point type on the wire. A point type is its list of members in normative
 /// order (`PointType.layout`): the type description, the encoding from storage, the decoding
 /// of a written value, the configuration fields and the simulator all read that one table.
-public enum PointMember: Hashable, Sendable {
+public enum PointMember: UInt8, Hashable, Sendable {
     /// Data_Real (float32), Data_Discrete (Integer32) or Data_StateSupplemental (BitString 8).
     case value
     /// Data_State: the state and its quality in one octet.
@@ -182,19 +182,38 @@ extension PointType {
     /// Prepends the point's value straight from storage to a PDU being encoded: the same bytes as
     /// `data(_:stateQ:).prepend(to:)`, without building a value tree.
     public func prepend(_ v: PointValue, stateQ: StateQShape = .bitString, to w: inout BERWriter) {
-        let l = layout(stateQ: stateQ)
+        let l = self == .stateQ && stateQ == .valueAndFlags ? Self.packedStateQValueAndFlags : Self.packedLayouts[ordinal]
         let mark = w.count
-        var i = l.members.count - 1
+        var i = Int(l.count) - 1
         while i >= 0 {
-            prependMember(l.members[i], v, to: &w)
+            if let m = PointMember(rawValue: UInt8(truncatingIfNeeded: l.members >> UInt64(8 * i))) { prependMember(m, v, to: &w) }
             i -= 1
         }
         if l.isStructure { w.prependHeader(.contextConstructed(2), length: w.count - mark) }
     }
 
+    /// The layout table packed into words for the encoder (no array to retain per value).
+    struct PackedLayout: Sendable {
+        let members: UInt64
+        let count: UInt8
+        let isStructure: Bool
+
+        init(_ l: PointLayout) {
+            precondition(l.members.count <= 8)
+            var m: UInt64 = 0
+            for (i, member) in l.members.enumerated() { m |= UInt64(member.rawValue) << UInt64(8 * i) }
+            members = m
+            count = UInt8(l.members.count)
+            isStructure = l.isStructure
+        }
+    }
+
+    static let packedLayouts: [PackedLayout] = layouts.map(PackedLayout.init)
+    static let packedStateQValueAndFlags = PackedLayout(stateQValueAndFlags)
+
     @inline(__always)
     func prependMember(_ m: PointMember, _ v: PointValue, to w: inout BERWriter) {
-        @inline(__always) func bits8(_ b: UInt8) { w.prependBitString(BitString(msbFirst: UInt64(b) << 56, count: 8), tag: .context(4)) }
+        @inline(__always) func bits8(_ b: UInt8) { w.prependBitString8(b, tag: .context(4)) }
         switch m {
         case .value:
             switch base {
