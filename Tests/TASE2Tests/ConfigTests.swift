@@ -302,6 +302,7 @@ private func temporaryDirectory() throws -> URL {
                   critical: true
                   ap_title: 1.1.1.777
                   ae_qualifier: 5
+                  identify_interval: 78
             devices:
               - { name: VCC_Cmd, kind: command, sbo: true, check_back_id: 99 }
               - { name: Brk, kind: command, scope: ICC1 }
@@ -318,6 +319,7 @@ private func temporaryDirectory() throws -> URL {
         let p = try #require(t.partnerVCC)
         #expect(p.connect == ["10.0.0.7:102", "[::1]:10102"] && p.icc == "HUB" && p.dataSet == "DS_FROM_PARTNER")
         #expect(p.points == [.vmdSpecific("Freq"), .domainSpecific(domain: "HUB", item: "Line7_MW")])
+        #expect(p.identifyInterval == 78)
         #expect(p.interval == 5 && p.integrityCheck == 0 && p.rbe && p.critical && p.remoteAPTitle == [1, 1, 1, 777] && p.remoteAEQualifier == 5)
         #expect(c.devices.first?.checkBackID == 99)
         #expect(PartnerAddress("[::1]:10102") == PartnerAddress(host: "::1", port: 10102))
@@ -352,6 +354,10 @@ private func temporaryDirectory() throws -> URL {
                     line: 10, field: "bilateral_tables[0].partner_vcc.connect[0]")
         expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [] }"),
                     line: 10, field: "bilateral_tables[0].partner_vcc.points")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [X], identify_interval: 0.5 }"),
+                    line: 10, field: "bilateral_tables[0].partner_vcc.identify_interval")
+        expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [X], identify_interval: soon }"),
+                    line: 10, field: "bilateral_tables[0].partner_vcc.identify_interval")
         expectError(edited("    vcc_write: [Setpoint_Real]", "    vcc_write: [Setpoint_Real]\n    partner_vcc: { points: [X], pints: 1 }"),
                     line: 10, field: "bilateral_tables[0].partner_vcc.pints")
     }

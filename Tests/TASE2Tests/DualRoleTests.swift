@@ -2,6 +2,7 @@ import BER
 import Logging
 import MMS
 import MMSNIO
+import NIOCore
 import Testing
 @testable import TASE2
 
@@ -87,6 +88,45 @@ struct DualRoleTests {
                 #expect(partner.mms.associations.count == 1)
             }
         }
+    }
+
+    /// A partner that stops answering (here: stops reading, with the TCP connection up) is
+    /// noticed by the Identify keepalive although no report is due: the association is aborted
+    /// and the hub calls again, and the values flow over the new association.
+    @Test func aPartnerThatStopsAnsweringIsNoticedByTheKeepalive() async throws {
+        // Each connection the partner accepts gets a valve, announced on a stream.
+        let (connections, announce) = AsyncStream.makeStream(of: ReadValve.self)
+        let prelude: @Sendable (any Channel) throws -> Void = { channel in
+            let v = ReadValve()
+            announce.yield(v)
+            try channel.pipeline.syncOperations.addHandler(v, position: .first)
+        }
+        var partnerConfig = Self.partnerConfig()
+        partnerConfig.bilateralTables[0].partnerVCC = nil
+        try await withTASE2Server(partnerConfig, pipelinePrelude: prelude) { partner, partnerPort in
+            var hubConfig = Self.hubConfig(partnerPort: partnerPort)
+            hubConfig.bilateralTables[0].partnerVCC?.critical = false
+            hubConfig.bilateralTables[0].partnerVCC?.identifyInterval = 1
+            let short = MMSTimeouts(request: .seconds(1), release: .seconds(1))
+            try await withTASE2Server(hubConfig, timeouts: short) { hub, _ in
+                var valves = connections.makeAsyncIterator()
+                var fromPartner = hub.partnerValues.makeAsyncIterator()
+                let line = partner.handle("P_Line_MW", in: .vcc)!
+                partner.update(line, to: .real(11))
+                #expect(await Self.await(&fromPartner, .vmdSpecific("P_Line_MW")) { $0 == PointType.realQ.data(.real(11)) } != nil)
+                // The partner stops reading, though its integrity reports keep coming: only
+                // an unanswered request shows the link is dead.
+                let first = try #require(await valves.next())
+                first.close()
+                // The hub aborts and calls again: a second connection, and values over it.
+                let second = await valves.next()
+                #expect(second != nil)
+                partner.update(line, to: .real(12))
+                #expect(await Self.await(&fromPartner, .vmdSpecific("P_Line_MW")) { $0 == PointType.realQ.data(.real(12)) } != nil)
+                first.open()
+            }
+        }
+        announce.finish()
     }
 
     /// A partner that fails our association check (no ICC for us) leaves the association up:

@@ -118,11 +118,11 @@ func informationReports(_ due: [DueReport]) throws -> [InformationReport] {
 
 /// Runs a TASE2Server on a loopback port for `body`.
 func withTASE2Server<T>(_ configuration: TASE2Configuration = testConfiguration(),
-                        pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil,
+                        pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil, timeouts: MMSTimeouts = MMSTimeouts(),
                         _ body: (TASE2Server, Int) async throws -> T) async throws -> T {
     var logger = Logger(label: "test.tase2")
     logger.logLevel = .warning
-    let server = try TASE2Server(configuration: configuration, logger: logger, pipelinePrelude: pipelinePrelude)
+    let server = try TASE2Server(configuration: configuration, logger: logger, pipelinePrelude: pipelinePrelude, timeouts: timeouts)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         let port = try await server.localAddress().port ?? 0

@@ -1,3 +1,4 @@
+import Logging
 import MMS
 import MMSNIO
 import OSI
@@ -17,7 +18,10 @@ struct ReadLoad: Sendable {
         var cfg = MMSClient.Configuration(host: "127.0.0.1", port: port)
         cfg.local.apTitle = [1, 1, 1, 999]
         cfg.local.aeQualifier = 12
-        return try await MMSClient.connect(cfg)
+        // Quiet: the scale run's clients read no reports on purpose, and every association logs.
+        var logger = Logger(label: "bench.client")
+        logger.logLevel = .critical
+        return try await MMSClient.connect(cfg, logger: logger)
     }
 
     /// `inFlight` 0: the negotiated limit.

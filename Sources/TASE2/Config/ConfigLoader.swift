@@ -406,6 +406,7 @@ private struct YAMLConfigReader {
     mutating func partnerVCC(_ node: Node, _ path: String) throws(ConfigurationError) -> PartnerVCCConfig {
         let m = try mapping(node, path, allowed: [
             "connect", "icc", "data_set", "points", "interval", "integrity_check", "rbe", "critical", "ap_title", "ae_qualifier",
+            "identify_interval",
         ])
         var c = PartnerVCCConfig()
         if let n = m["connect"] { c.connect = try notedStringList(n, "\(path).connect") }
@@ -424,6 +425,11 @@ private struct YAMLConfigReader {
         if let n = m["integrity_check"] { c.integrityCheck = try integer(n, "\(path).integrity_check", Int32.self) }
         if let n = m["rbe"] { c.rbe = try bool(n, "\(path).rbe") }
         if let n = m["critical"] { c.critical = try bool(n, "\(path).critical") }
+        if let n = m["identify_interval"] {
+            let v = try nonEmpty(n, "\(path).identify_interval")
+            guard let x = Double(v), x.isFinite else { throw fail("\(path).identify_interval", n, "'\(v)' is not a number of seconds") }
+            c.identifyInterval = x
+        }
         if let n = m["ap_title"] { c.remoteAPTitle = try oid(n, "\(path).ap_title") }
         if let n = m["ae_qualifier"] { c.remoteAEQualifier = try integer(n, "\(path).ae_qualifier", Int64.self) }
         return c

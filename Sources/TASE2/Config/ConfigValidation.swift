@@ -95,6 +95,9 @@ extension TASE2Configuration {
                 guard p.interval > 0 || p.integrityCheck > 0 || p.rbe else {
                     throw fail("\(pp)", "with interval 0, integrity_check 0 and rbe false the partner would never report")
                 }
+                guard p.identifyInterval == 0 || (1...86_400).contains(p.identifyInterval) else {
+                    throw fail("\(pp).identify_interval", "\(p.identifyInterval) is not 0 (none) or seconds in 1…86400")
+                }
                 if let a = p.remoteAPTitle, a.components.count < 2 { throw fail("\(pp).ap_title", "needs at least two arcs") }
             }
         }

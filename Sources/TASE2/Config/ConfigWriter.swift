@@ -63,6 +63,7 @@ extension TASE2Configuration {
                 out += "      integrity_check: \(p.integrityCheck)\n"
                 out += "      rbe: \(p.rbe)\n"
                 if p.critical { out += "      critical: true\n" }
+                if p.identifyInterval != 60 { out += "      identify_interval: \(p.identifyInterval)\n" }
                 if let a = p.remoteAPTitle { out += "      ap_title: \(a)\n" }
                 if let q = p.remoteAEQualifier { out += "      ae_qualifier: \(q)\n" }
             }

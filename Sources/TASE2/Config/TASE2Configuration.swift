@@ -165,6 +165,10 @@ public struct PartnerVCCConfig: Hashable, Sendable {
     public var integrityCheck: Int32 = 60
     public var rbe: Bool = true
     public var critical: Bool = false
+    /// Seconds between the Identify requests that keep the association checked (an ICCP hub
+    /// sends one about every 78 s); one not answered in time aborts the association, and a
+    /// call-out calls again. 0: none.
+    public var identifyInterval: Double = 60
     /// The partner's AP-title and AE-qualifier when we call it (the table's partner fields by default).
     public var remoteAPTitle: OID?
     public var remoteAEQualifier: Int64?

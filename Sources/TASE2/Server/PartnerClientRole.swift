@@ -26,7 +26,19 @@ extension TASE2Server {
         }
         log.info("client role: the partner's VCC", metadata: ["icc": "\(client.icc)", "partnerTable": "\(client.bilateralTableID)"])
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            group.addTask {
+                // The keepalive lives as long as the association: it ends when `run` does (or
+                // ends the association when the partner stops answering).
+                await withTaskGroup(of: Void.self) { inner in
+                    inner.addTask { await client.run() }
+                    if p.identifyInterval > 0 {
+                        inner.addTask { await self.keepalive(a, every: p.identifyInterval, log: log) }
+                    }
+                    await inner.next()
+                    if a.isOpen { await inner.next() }  // the keepalive aborted it: run ends next
+                    inner.cancelAll()
+                }
+            }
             group.addTask {
                 do {
                     let configure: (inout DSTransferSet) -> Void = { d in
@@ -60,6 +72,25 @@ extension TASE2Server {
         }
     }
 
+    /// Sends Identify every `seconds` (monotonic) until the association ends; an Identify that
+    /// fails or is not answered in time aborts it: a partner that stopped answering is noticed
+    /// even when no reports are due, and a call-out calls again.
+    func keepalive(_ a: MMSAssociation, every seconds: Double, log: Logger) async {
+        while a.isOpen {
+            // Ends at once when the client role ends (its group is cancelled with the association).
+            do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
+            guard a.isOpen else { return }
+            do {
+                _ = try await a.identify()
+            } catch {
+                guard a.isOpen, !Task.isCancelled else { return }
+                log.warning("client role: the partner did not answer Identify (\(error)): aborting the association")
+                a.requestAbort(reason: "Identify keepalive not answered")
+                return
+            }
+        }
+    }
+
     /// Calls the partner of `table` at its `connect` addresses, in turn; each association is
     /// served by our VCC and carries the client role; when it ends, or a call fails, calls
     /// again after a back-off (1 s, doubling to 60 s; reset by an association that lasted).
@@ -78,6 +109,7 @@ extension TASE2Server {
             c.remote = OSIAddress(tsel: t.partnerTSEL ?? [0, 1], ssel: t.partnerSSEL ?? [0, 1], psel: t.partnerPSEL ?? [0, 0, 0, 1],
                                   apTitle: p.remoteAPTitle ?? t.partnerAPTitle, aeQualifier: p.remoteAEQualifier ?? t.partnerAEQualifier)
             c.limits = MMSLimits(maxPDUSize: v.maxPDUSize)
+            c.timeouts = timeouts
             let log = logger.with(["bilateralTable": "\(table.id)", "partner": "\(address)"])
             let started = vcc.clock.monotonic()
             let session = vcc.makeSession(table: table, maxPDUSize: Int(v.maxPDUSize), partner: "\(address)")

@@ -19,10 +19,14 @@ public final class TASE2Server: Service, Sendable {
     public let partnerValues: AsyncStream<PartnerValue>
     let partnerValueContinuation: AsyncStream<PartnerValue>.Continuation
 
+    /// The MMS time-outs of every association, served or called (requests, release, …).
+    let timeouts: MMSTimeouts
+
     /// `pipelinePrelude` puts handlers in front of each connection (TLS: `TASE2TLS.server`).
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2"),
                 pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil, clock: TASE2Clock = .system,
-                deviceHandler: any DeviceHandler = AcceptingDeviceHandler()) throws {
+                deviceHandler: any DeviceHandler = AcceptingDeviceHandler(), timeouts: MMSTimeouts = MMSTimeouts()) throws {
+        self.timeouts = timeouts
         vcc = try VirtualControlCentre(configuration: configuration, logger: logger, clock: clock, deviceHandler: deviceHandler)
         let v = configuration.vcc
         (established, establishedContinuation) = AsyncStream.makeStream(of: MMSAssociation.self)
@@ -31,6 +35,7 @@ public final class TASE2Server: Service, Sendable {
             host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
             limits: MMSLimits(maxPDUSize: v.maxPDUSize))
         mmsConfig.pipelinePrelude = pipelinePrelude
+        mmsConfig.timeouts = timeouts
         let c = establishedContinuation
         mmsConfig.onAssociation = { c.yield($0) }
         mms = MMSServer(configuration: mmsConfig, device: vcc, logger: logger)
