@@ -69,6 +69,9 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var heldRead = false
     var eventsPaused = false
     var ended = false
+    /// Inside `channelRead`: writes wait for its one flush.
+    var batching = false
+    var unflushed = false
 
     let limits: MMSClientLimits
 
@@ -133,8 +136,29 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         machine.received(unwrapInboundIn(data))
         let now = clockNow
+        // What the requests of this read produce goes out with one flush (one write system
+        // call for a burst of pipelined answers, not one per answer).
+        batching = true
         while let action = machine.nextInbound(now: now) { perform(action) }
+        batching = false
+        flushBatch(context)
         rearmTimer()
+    }
+
+    /// Writes `buffer`: flushed at once, or with the rest of the read being handled.
+    func emit(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        if batching {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            unflushed = true
+        } else {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    func flushBatch(_ context: ChannelHandlerContext) {
+        guard unflushed else { return }
+        unflushed = false
+        context.flush()
     }
 
     /// Backpressure: while our answers pile up unread (the peer does not read its socket), or the
@@ -220,10 +244,10 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .none:
             break
         case .write(let buffer):
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            emit(buffer, context)
         case .warning(let message, let write):
             logger.warning("\(message)")
-            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write { emit(write, context) }
         case .requestAcceptance(var request):
             request.peerAddress = peerAddress
             if let events {
@@ -232,7 +256,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 perform(machine.accept(.accept, now: self.clockNow))
             }
         case .associated(let info, let framing, let write):
-            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write { emit(write, context) }
             associated(info, framing, context)
         case .serve(let id, let request):
             if let events {
@@ -257,16 +281,16 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         case .complete(let pending, let result, let write):
-            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write { emit(write, context) }
             if case .request(let p) = pending { p.completeWith(result.mapError { $0 as any Error }) }
         case .fail(let failed, let write):
-            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write { emit(write, context) }
             for (pending, error) in failed { fail(pending, error) }
         case .cancelled(let pending, let write):
-            if let write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write { emit(write, context) }
             fail(pending, CancellationError())
         case .close(let closing):
-            if let write = closing.write { context.writeAndFlush(wrapOutboundOut(write), promise: nil) }
+            if let write = closing.write { emit(write, context) }
             if case .protocolError? = closing.error {
                 logger.warning("closing: \(closing.reason)")
             } else {
@@ -275,6 +299,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             for (pending, error) in closing.failed { fail(pending, error) }
             if case .conclude(let p)? = closing.concluded { p.succeed(()) }
             finish(error: closing.error ?? .closed(closing.reason))
+            flushBatch(context)
             context.close(promise: nil)
         }
     }
