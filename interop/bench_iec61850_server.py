@@ -30,7 +30,6 @@ structure's components by strcmp), so a read costs O(LNs + DOs per LN);
 
 import argparse
 import ctypes
-import glob
 import json
 import os
 import select
@@ -39,28 +38,12 @@ import sys
 import tempfile
 import time
 
-
-def _find_library():
-    """the libiec61850 shared library bundled with pyiec61850-ng (found as in
-    iec61850_client.py: the one the SWIG module maps, else by glob)"""
-    import pyiec61850.pyiec61850  # noqa: F401  (maps the bundled library)
-    with open('/proc/self/maps') as f:
-        for line in f:
-            path = line.split()[-1]
-            if 'libiec61850' in os.path.basename(path):
-                return path
-    import pyiec61850
-    pkg = os.path.dirname(pyiec61850.__file__)
-    for pattern in (os.path.join(pkg, 'libiec61850*.so*'),
-                    os.path.join(pkg, '..', 'pyiec61850_ng.libs',
-                                 'libiec61850*.so*')):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    raise RuntimeError('libiec61850 shared library not found')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from libiec61850_library import find_library  # noqa: E402
 
 
-lib = ctypes.CDLL(_find_library())
+
+lib = ctypes.CDLL(find_library())
 c_void_p, c_char_p, c_int = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
 
 

@@ -23,33 +23,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from libiec61850_library import find_library  # noqa: E402
+
 import fixture  # noqa: E402
 from runner import Runner  # noqa: E402
 
 # --- library loading --------------------------------------------------------
 
 
-def _find_library():
-    """path of the libiec61850 shared library the pyiec61850 package uses"""
-    import pyiec61850.pyiec61850  # noqa: F401  (maps the bundled library)
-    with open('/proc/self/maps') as f:
-        for line in f:
-            path = line.split()[-1]
-            if 'libiec61850' in os.path.basename(path):
-                return path
-    import glob
-    import pyiec61850
-    pkg = os.path.dirname(pyiec61850.__file__)
-    for pattern in (os.path.join(pkg, 'libiec61850*.so*'),
-                    os.path.join(pkg, '..', 'pyiec61850_ng.libs',
-                                 'libiec61850*.so*')):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    raise RuntimeError('libiec61850 shared library not found')
 
-
-LIB_PATH = _find_library()
+LIB_PATH = find_library()
 lib = ctypes.CDLL(LIB_PATH)
 libc = ctypes.CDLL(None)
 libc.free.argtypes = [ctypes.c_void_p]
