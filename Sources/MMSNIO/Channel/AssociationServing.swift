@@ -53,13 +53,21 @@ enum AssociationServing {
             } catch let e as ServiceError {
                 return try framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)
             }
-        } catch MMSAssociationError.pduTooLarge(let size, let limit) {
-            let e = ServiceError(.service, 3, additionalDescription: "response of \(size) octets exceeds the negotiated \(limit)")
-            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
         } catch {
-            let e = ServiceError(.service, 0, additionalDescription: "\(error)")
-            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+            return failure(error, invokeID: invokeID, association: a)
         }
+    }
+
+    /// The error answer when an answer could not be framed: one larger than the negotiated PDU
+    /// size becomes a service/pdu-size error, anything else service/other.
+    static func failure(_ error: any Error, invokeID: UInt32, association a: MMSAssociation) -> ByteBuffer {
+        let e: ServiceError
+        if case MMSAssociationError.pduTooLarge(let size, let limit) = error {
+            e = ServiceError(.service, 3, additionalDescription: "response of \(size) octets exceeds the negotiated \(limit)")
+        } else {
+            e = ServiceError(.service, 0, additionalDescription: "\(error)")
+        }
+        return (try? a.framing.frame(.confirmedError(invokeID: invokeID, e), allocator: a.allocator)) ?? a.allocator.buffer(capacity: 0)
     }
 
     /// The framed answer to one request: encoded once, into the buffer that is written. An
@@ -79,12 +87,8 @@ enum AssociationServing {
             case .reject(let reason): pdu = .reject(RejectPDU(originalInvokeID: invokeID, pduType: .confirmedRequest, reason: reason))
             }
             return try framing.frame(pdu, allocator: allocator)
-        } catch MMSAssociationError.pduTooLarge(let size, let limit) {
-            let e = ServiceError(.service, 3, additionalDescription: "response of \(size) octets exceeds the negotiated \(limit)")
-            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
         } catch {
-            let e = ServiceError(.service, 0, additionalDescription: "\(error)")
-            return (try? framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)) ?? allocator.buffer(capacity: 0)
+            return failure(error, invokeID: invokeID, association: a)
         }
     }
 }

@@ -182,34 +182,33 @@ extension VirtualControlCentre {
                 }
             }
         }
-        let stateQ = self.stateQ
-        let types = store.types
-        store.withValues { values in
-            ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
-                                    to: &w) { w in
-                var k = items.count - 1
-                while k >= 0 {
-                    switch items[k] {
-                    case .point(let i): types[i].prepend(values[i], stateQ: stateQ, to: &w)
-                    case .other(let r): r.prepend(to: &w)
-                    }
-                    k -= 1
-                }
+        prependResults(items.count, request, invokeID: invokeID, to: &w) { k, values, types, stateQ, w in
+            switch items[k] {
+            case .point(let i): types[i].prepend(values[i], stateQ: stateQ, to: &w)
+            case .other(let r): r.prepend(to: &w)
             }
         }
     }
 
     /// A read response of points only, straight from storage.
     func prependPoints(_ points: [Int], _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter) {
+        prependResults(points.count, request, invokeID: invokeID, to: &w) { k, values, types, stateQ, w in
+            types[points[k]].prepend(values[points[k]], stateQ: stateQ, to: &w)
+        }
+    }
+
+    /// A read response of `count` results, each prepended by `result` (last first) under the
+    /// point store's lock.
+    func prependResults(_ count: Int, _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter,
+                        _ result: (Int, borrowing [PointValue], [PointType], StateQShape, inout BERWriter) -> Void) {
         let stateQ = self.stateQ
         let types = store.types
         store.withValues { values in
             ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
                                     to: &w) { w in
-                var k = points.count - 1
+                var k = count - 1
                 while k >= 0 {
-                    let i = points[k]
-                    types[i].prepend(values[i], stateQ: stateQ, to: &w)
+                    result(k, values, types, stateQ, &w)
                     k -= 1
                 }
             }
