@@ -5,7 +5,7 @@ Usage: hat_tase2_server.py PORT [--host 127.0.0.1]
 
 PORT 0 picks a free port. Every association is accepted (no BLT checks).
 
-Model (spec ../shared/spec/tase2.md §2, §3.9, §3.10, §5.1, §5.2):
+Model (IEC 60870-6-503 object model as the README and docs/ describe it):
   domains: ICC1
   VMD:  TASE2_Version = {2000, 8}; Supported_Features = bit-string(12)
         "110000000000"; Line1_MW = Data_RealQ {100.0 + whole seconds since

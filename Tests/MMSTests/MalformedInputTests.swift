@@ -90,7 +90,7 @@ struct MalformedInputTests {
         // Session: unknown SPDU, length past the end, data without a presentation PDU.
         #expect(throws: OSIError.self) { _ = try OSIMessage.decode(tsdu: [0x77, 0x00], contexts: &ctx) }
         #expect(throws: OSIError.self) { _ = try OSIMessage.decode(tsdu: [0x0D, 0x10, 0x05], contexts: &ctx) }
-        #expect(throws: (any Error).self) { _ = try OSIMessage.decode(tsdu: [0x01, 0x00, 0x01, 0x00], contexts: &ctx) }
+        #expect(throws: BERError.self) { _ = try OSIMessage.decode(tsdu: [0x01, 0x00, 0x01, 0x00], contexts: &ctx) }
         // Data for a presentation context nobody defined.
         var w = BERWriter()
         MMSPDU.concludeRequest.prepend(to: &w)

@@ -138,7 +138,8 @@ struct VectorTests {
             return
         }
         #expect(rep.results.count == 5)
-        #expect(rep.results[3] == .success(.structure([.float(230.5), .bitString(BitString(count: 8))])) || true)
+        #expect(rep.results[3] == .success(.structure([.float(230.5), .bitString(BitString(count: 8))])))
+        #expect(rep.results[4] == .success(.structure([.float(12.25), .bitString(BitString(count: 8))])))
     }
 }
 

@@ -31,12 +31,15 @@ struct TLSTests {
 
             // A client that does not trust the certificate cannot associate.
             let untrusting = try clientConfig(port).withTLS(TLSConfiguration.makeClientConfiguration(), serverHostname: "localhost")
-            await #expect(throws: (any Error).self) { _ = try await MMSClient.connect(untrusting) }
+            let refused = await #expect(throws: MMSAssociationError.self) { _ = try await MMSClient.connect(untrusting) }
+            #expect("\(refused.map { "\($0)" } ?? "")".contains("CERTIFICATE_VERIFY_FAILED"), "\(String(describing: refused))")
             // Nor can a plain (non-TLS) client.
             var plain = clientConfig(port)
             plain.timeouts = MMSTimeouts(associate: .seconds(2))
             plain.connectTimeout = .seconds(2)
-            await #expect(throws: (any Error).self) { _ = try await MMSClient.connect(plain) }
+            // The TLS server's answer is no TPKT: the plain client fails on the first octet it reads.
+            let garbled = await #expect(throws: MMSAssociationError.self) { _ = try await MMSClient.connect(plain) }
+            #expect("\(garbled.map { "\($0)" } ?? "")".contains("TPKT error"), "\(String(describing: garbled))")
         }
     }
 }
