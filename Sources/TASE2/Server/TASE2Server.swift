@@ -132,7 +132,9 @@ public final class TASE2Server: Service, Sendable {
                 saturated = false
                 for r in vcc.reportPDUs(job, s, maxPDUSize: a.framing.maxPDUSize) {
                     do {
-                        let frame = try a.framing.frame(capacity: 256 + 24 * r.transferSet.members.count, allocator: a.allocator) { w in
+                        // Sized by the report's bound: a report of a few changes of a large data
+                        // set does not allocate for all its members.
+                        let frame = try a.framing.frame(capacity: vcc.sizeBound(r) + 64, allocator: a.allocator) { w in
                             vcc.prepend(r, to: &w)
                         }
                         try await a.send(frame: frame)

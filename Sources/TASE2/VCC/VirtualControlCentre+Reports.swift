@@ -76,12 +76,8 @@ extension VirtualControlCentre {
     func split(_ r: ReportPDU, maxPDUSize: Int) -> [ReportPDU] {
         guard let items = r.members else { return [r] }
         let layout = r.transferSet.layout
-        // The PDU's own headers (≤ 4 × 5 octets) and the transfer-set variables.
-        var fixed = 24
-        for sp in layout.specials { fixed += Int(layout.bounds[sp.member]) }
-        var total = fixed
-        for item in items { total += Int(layout.bounds[item.member]) }
-        if total <= maxPDUSize || items.count <= 1 { return [r] }
+        let fixed = Self.fixedBound(layout)
+        if sizeBound(r) <= maxPDUSize || items.count <= 1 { return [r] }
         var parts: [ReportPDU] = []
         var start = 0
         var size = fixed
@@ -100,6 +96,23 @@ extension VirtualControlCentre {
         last.members = Array(items[start...])
         parts.append(last)
         return parts
+    }
+
+    /// The PDU's own headers (≤ 4 × 5 octets) and the transfer-set variables of a listOfVariable report.
+    static func fixedBound(_ layout: ReportLayout) -> Int {
+        var fixed = 24
+        for sp in layout.specials { fixed += Int(layout.bounds[sp.member]) }
+        return fixed
+    }
+
+    /// An upper bound of a report by exception's MMS PDU (the buffer it is encoded into is sized
+    /// by it); a full report is bounded by its members at 24 octets each, as the enable check
+    /// found it fits.
+    func sizeBound(_ r: ReportPDU) -> Int {
+        guard let items = r.members else { return 256 + 24 * r.transferSet.members.count }
+        var total = Self.fixedBound(r.transferSet.layout)
+        for item in items { total += Int(r.transferSet.layout.bounds[item.member]) }
+        return total
     }
 
     /// The report layout of a transfer set over `members` (see `ReportLayout`).
