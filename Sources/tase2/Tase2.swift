@@ -13,7 +13,8 @@ struct Tase2: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tase2",
         abstract: "FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server, and a client to browse, read, watch, control and message remote VCCs.",
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, DemoConfigCommand.self, BrowseCommand.self, ReadCommand.self, WatchCommand.self, ControlCommand.self, MessagesCommand.self])
+        subcommands: [ServeCommand.self, CheckConfigCommand.self, DemoConfigCommand.self, BrowseCommand.self, ReadCommand.self, WatchCommand.self,
+                      ControlCommand.self, TagCommand.self, MessagesCommand.self])
 }
 
 struct ServeCommand: AsyncParsableCommand {

@@ -17,28 +17,86 @@ struct CLITests {
         let port = "\(server.port)"
         let browse = try await tase2(["browse", "--port", port])
         #expect(browse.status == 0, "\(browse.err)")
-        #expect(browse.out.contains("TASE2_Version: {2000, 8}"))
-        #expect(browse.out.contains("Supported_Features: blocks 1, 2, 4, 5"))
+        #expect(browse.out.contains("association check: TASE2_Version 2000.8 (edition 2000.08); Supported_Features: blocks 1, 2, 4, 5"), "\(browse.out)")
         #expect(browse.out.contains("ICC ICC1: Bilateral_Table_ID \"BLT_ICC1\""))
-        #expect(browse.out.contains("DS_Demo"))
-        let read = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID", "TASE2_Version", "ICC1/No_Such"])
+        // Points as a table of type, value, quality and time; transfer sets counted, not listed.
+        #expect(browse.out.range(of: #"\n  ICC1/Breaker_1 +StateQTimeTag +(ON|OFF|BETWEEN|INVALID) +[a-z-]+ [a-z]+ +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n"#,
+                                     options: .regularExpression) != nil, "\(browse.out)")
+        #expect(browse.out.range(of: #"\n  ICC1/Gen1_MW +RealQTimeTagExtended +-?[0-9.]+ +[a-z-]+ [a-z]+ +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\n"#,
+                                     options: .regularExpression) != nil, "\(browse.out)")
+        #expect(browse.out.contains("ICC1/DS_Demo  9 members: ICC1/Transfer_Set_Name"))
+        #expect(browse.out.range(of: #"ICC1/Breaker_1_Ctl +command or discrete setpoint +SBO +tag: no-tag"#, options: .regularExpression) != nil, "\(browse.out)")
+        #expect(browse.out.range(of: #"ICC1/Gen1_MW_SP +real setpoint +direct +no tag"#, options: .regularExpression) != nil, "\(browse.out)")
+        #expect(browse.out.contains("TRANSFER SETS: ICC1: 100"))
+        #expect(!browse.out.contains("DSTrans1"))
+        let browseJSON = try await tase2(["browse", "--port", port, "--json"])
+        let b = try #require(jsonObject(browseJSON.out), "\(browseJSON.out) \(browseJSON.err)")
+        let points = try #require(b["points"] as? [[String: Any]])
+        let breaker = try #require(points.first { $0["name"] as? String == "ICC1/Breaker_1" })
+        #expect(breaker["type"] as? String == "StateQTimeTag" && breaker["scope"] as? String == "ICC1")
+        #expect(["ON", "OFF", "BETWEEN", "INVALID"].contains(breaker["state"] as? String ?? "") && breaker["time"] is String)
+        #expect((b["transferSets"] as? [String: Int]) == ["ICC1": 100])
+        let devices = try #require(b["devices"] as? [[String: Any]])
+        #expect(devices.contains { $0["name"] as? String == "ICC1/Breaker_1_Ctl" && $0["sbo"] as? Bool == true && $0["taggable"] as? Bool == true })
+        #expect((b["dataSets"] as? [[String: Any]])?.first?["members"].map { ($0 as? [String])?.count } == 9)
+        #expect(((b["associationCheck"] as? [String: Any])?["supportedBlocks"] as? [Int]) == [1, 2, 4, 5])
+
+        // Read: one typed line per point; non-points as MMS data; errors named.
+        let read = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID", "TASE2_Version", "ICC1/No_Such", "ICC1/Breaker_1", "Line1_MW"])
         #expect(read.status == 0, "\(read.err)")
-        #expect(read.out.contains("ICC1/Bilateral_Table_ID = \"BLT_ICC1\""))
-        #expect(read.out.contains("ICC1/No_Such = error: object-non-existent"))
+        let lines = read.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(read.out)")
+        #expect(lines.first?.range(of: #"^ICC1/Bilateral_Table_ID +- +"BLT_ICC1"$"#, options: .regularExpression) != nil, "\(read.out)")
+        #expect(lines.contains { $0.range(of: #"^ICC1/No_Such +- +error: object-non-existent$"#, options: .regularExpression) != nil }, "\(read.out)")
+        #expect(lines.contains { $0.range(of: #"^ICC1/Breaker_1 +StateQTimeTag +(ON|OFF|BETWEEN|INVALID) +[a-z-]+ [a-z]+ +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil }, "\(read.out)")
+        #expect(lines.contains { $0.range(of: #"^Line1_MW +RealQ +-?[0-9.]+ +[a-z-]+ [a-z]+$"#, options: .regularExpression) != nil }, "\(read.out)")
+        // A declared type wins where the wire cannot tell (the demo's Breaker_2 is a StateQ).
+        let declared = try await tase2(["read", "--port", port, "--json", "--type", "Breaker_2=StateQ", "Breaker_2", "Isolator_1", "ICC1/No_Such"])
+        let readings = try #require(jsonArray(declared.out), "\(declared.out) \(declared.err)")
+        #expect(readings.map { $0["type"] as? String } == ["StateQ", "State", nil])
+        #expect(readings.last?["error"] as? String == "object-non-existent")
+        let badType = try await tase2(["read", "--port", port, "--type", "Breaker_2=Bogus", "Breaker_2"])
+        #expect(badType.status == 64 && badType.err.contains("\"Bogus\" is not a point type"), "\(badType.err)")
+
+        // Watch in a pipe: one flushed line per changed value; NDJSON with --json.
         let watch = try await tase2(["watch", "--port", port, "--interval", "1", "--count", "2", "ICC1/Line1_MW", "Line1_MW"])
         #expect(watch.status == 0, "\(watch.err)")
-        #expect(watch.out.components(separatedBy: "report:").count == 3)
-        #expect(watch.out.contains("ICC1/Transfer_Set_Name = {1u, \"ICC1\", \"DSTrans1\"}"))
+        #expect(watch.out.hasPrefix("watching ICC1/DSTrans1 on data set ICC1/FT2_WATCH (2 points)\n"), "\(watch.out)")
+        #expect(watch.out.range(of: #"\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  #1  ICC1/Line1_MW  RealQ  -?[0-9.]+  [a-z-]+ [a-z]+\n"#, options: .regularExpression) != nil, "\(watch.out)")
+        #expect(watch.out.contains("  #2  "), "\(watch.out)")
+        #expect(watch.err.contains("stopped ICC1/DSTrans1 after 2 reports"), "\(watch.err)")
+        let ndjson = try await tase2(["watch", "--port", port, "--json", "--interval", "1", "--count", "1", "ICC1/Breaker_1"])
+        let events = ndjson.out.split(separator: "\n").compactMap { jsonObject(String($0)) }
+        #expect(events.count == ndjson.out.split(separator: "\n").count && events.count == 3, "\(ndjson.out)")
+        #expect(events.first?["event"] as? String == "started" && events.last?["event"] as? String == "stopped")
+        #expect(events[1]["name"] as? String == "ICC1/Breaker_1" && events[1]["type"] as? String == "StateQTimeTag" && events[1]["report"] as? Int == 1)
+        #expect(events[1]["conditions"] as? [String] == ["interval"])
+        let nothing = try await tase2(["watch", "--port", port, "--interval", "0", "ICC1/Breaker_1"])
+        #expect(nothing.status == 64 && nothing.err.contains("nothing would be reported"), "\(nothing.err)")
+
         // Control: a select-before-operate breaker and a setpoint; without the select, a clear failure.
         let unselected = try await tase2(["control", "--port", port, "ICC1/Breaker_1_Ctl", "--command", "1"])
         #expect(unselected.status == 1 && unselected.err.contains("temporarily-unavailable"), "\(unselected.err)")
         let selected = try await tase2(["control", "--port", port, "--select", "ICC1/Breaker_1_Ctl", "--command", "1"])
         #expect(selected.status == 0 && selected.out.contains("CheckBackName") && selected.out.contains("operated"), "\(selected.err)")
-        let sp = try await tase2(["control", "--port", port, "ICC1/Gen1_MW_SP", "--setpoint", "150.5"])
+        let sp = try await tase2(["control", "--port", port, "--json", "ICC1/Gen1_MW_SP", "--setpoint", "150.5"])
         #expect(sp.status == 0, "\(sp.err)")
+        #expect(jsonObject(sp.out)?["setpoint"] as? Double == 150.5 && jsonObject(sp.out)?["operated"] as? Bool == true, "\(sp.out)")
+        // Tags: set, shown, and obeyed (close-only inhibit refuses a close).
+        let tagged = try await tase2(["tag", "--port", port, "ICC1/Breaker_1_Ctl", "--set", "close-only-inhibit", "--reason", "line work"])
+        #expect(tagged.status == 0 && tagged.out == "ICC1/Breaker_1_Ctl  close-only-inhibit  \"line work\"\n", "\(tagged.out) \(tagged.err)")
+        let inhibited = try await tase2(["control", "--port", port, "--select", "ICC1/Breaker_1_Ctl", "--command", "1"])
+        #expect(inhibited.status == 1 && inhibited.err.contains("temporarily-unavailable"), "\(inhibited.err)")
+        let tagJSON = try await tase2(["tag", "--port", port, "--json", "ICC1/Breaker_1_Ctl", "--set", "no-tag"])
+        #expect(jsonObject(tagJSON.out).map { $0["tag"] as? String == "no-tag" && $0["reason"] as? String == "" } == true, "\(tagJSON.out)")
+        let untaggable = try await tase2(["tag", "--port", port, "ICC1/Gen1_MW_SP"])
+        #expect(untaggable.status == 1 && untaggable.err.contains("object-non-existent"), "\(untaggable.err)")
         // Messages: the demo sends one every 2 s.
         let messages = try await tase2(["messages", "--port", port, "--count", "1"])
         #expect(messages.status == 0 && messages.out.contains("FreeTase2 demo message"), "\(messages.out) \(messages.err)")
+        let messageJSON = try await tase2(["messages", "--port", port, "--json", "--count", "1"])
+        let m = jsonObject(messageJSON.out.split(separator: "\n").first.map(String.init) ?? "")
+        #expect((m?["text"] as? String)?.hasPrefix("FreeTase2 demo message") == true && m?["scope"] as? String == "VCC", "\(messageJSON.out)")
         // AP-titles of any size parse and encode without a trap (our server cannot hold an arc
         // over 64 bits and drops such a connect); a malformed one is a usage error.
         let huge = try await tase2(["read", "--port", port, "--remote-ap-title", "2.18446744073709551615", "TASE2_Version"])
@@ -87,4 +145,8 @@ struct CLITests {
         let demo = try await tase2(["demo-config"])
         #expect(demo.status == 0 && demo.out.contains("bilateral_tables:"))
     }
+}
+
+func jsonArray(_ text: String) -> [[String: Any]]? {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]]
 }

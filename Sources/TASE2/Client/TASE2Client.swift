@@ -9,8 +9,22 @@ public struct TransferReport: Sendable {
     public var transferSet: ObjectName?
     public var timeStamp: Int32?
     public var conditions: DSConditions?
-    /// Every member that carried a value or an error, in report order.
+    /// Every member that carried a value or an error, in report order, as it came.
     public var values: [(name: ObjectName, result: AccessResult)]
+    /// The same members decoded with their point types.
+    public var points: [PointReading]
+    /// From a critical transfer set: acknowledged when `TransferReports` hands it to the caller.
+    public var critical: Bool
+
+    public init(transferSet: ObjectName? = nil, timeStamp: Int32? = nil, conditions: DSConditions? = nil,
+                values: [(name: ObjectName, result: AccessResult)] = [], points: [PointReading] = [], critical: Bool = false) {
+        self.transferSet = transferSet
+        self.timeStamp = timeStamp
+        self.conditions = conditions
+        self.values = values
+        self.points = points
+        self.critical = critical
+    }
 }
 
 /// An information message (Block 4) as received.
@@ -22,10 +36,25 @@ public struct InformationMessage: Hashable, Sendable {
     public var scope: ObjectScope
 }
 
+/// Why the client refused a partner after the association check.
+public enum TASE2ClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// No ICC of the partner shows the Bilateral_Table_ID we expect: the wrong partner, or a
+    /// table the two sides have not agreed.
+    case bilateralTableMismatch(expected: String, found: [String: String])
+
+    public var description: String {
+        switch self {
+        case .bilateralTableMismatch(let expected, let found):
+            let shown = found.sorted { $0.key < $1.key }.map { "\(escaped($0.key)): \(escaped($0.value))" }.joined(separator: ", ")
+            return "no ICC of the partner has Bilateral_Table_ID \(escaped(expected)) (found \(shown.isEmpty ? "none" : shown))"
+        }
+    }
+}
+
 /// The TASE.2 client role on one association: the association check, typed reads, transfer sets
-/// with decoded (and, for critical ones, acknowledged) reports, device control and information
-/// messages. The underlying `MMSAssociation` stays available for anything else, but its
-/// `informationReports` are consumed here: read `transferReports` and `informationMessages`.
+/// with decoded (and, for critical ones, acknowledged) reports, device control and tags, and
+/// information messages. The underlying `MMSAssociation` stays available for anything else, but
+/// its `informationReports` are consumed here: read `transferReports` and `informationMessages`.
 ///
 /// Reports are decoded by `run()`, which the owner runs for as long as the association lives
 /// (as postgres-nio's clients do); `withClient` does both for a body of work.
@@ -36,21 +65,29 @@ public final class TASE2Client: Sendable {
     public let bilateralTableID: String
     public let edition: Edition
     public let supportedBlocks: Set<Int>
-    public let transferReports: AsyncStream<TransferReport>
+    /// Decoded reports. A critical report is acknowledged when the iterator hands it out, not
+    /// before: one the caller never received (dropped by a full buffer) is never acknowledged.
+    public let transferReports: TransferReports
     public let informationMessages: AsyncStream<InformationMessage>
     let logger: Logger
     /// What the report dispatcher needs.
     let demux: ReportDemux
     let reportContinuation: AsyncStream<TransferReport>.Continuation
     let messageContinuation: AsyncStream<InformationMessage>.Continuation
+    /// Point types known by name: declared by the caller, or learnt from the partner.
+    public let types: PointTypes
+
+    /// Reports the client holds for a caller that reads slower than they come.
+    public static let reportBufferSize = 100_000
 
     /// Associates and runs the association check (spec §5.1): one Read of `Bilateral_Table_ID`,
-    /// `TASE2_Version` and `Supported_Features`.
-    public static func connect(_ configuration: MMSClient.Configuration, icc: String? = nil,
+    /// `TASE2_Version` and `Supported_Features`. `expectedBilateralTableID`: the ICC is the one
+    /// whose table has this ID (and the partner is refused when none has).
+    public static func connect(_ configuration: MMSClient.Configuration, icc: String? = nil, expectedBilateralTableID: String? = nil,
                                logger: Logger = Logger(label: "freetase2.tase2.client")) async throws -> TASE2Client {
         let a = try await MMSClient.connect(configuration, logger: logger)
         do {
-            return try await attach(to: a, icc: icc, logger: logger)
+            return try await attach(to: a, icc: icc, expectedBilateralTableID: expectedBilateralTableID, logger: logger)
         } catch {
             await a.abort()
             throw error
@@ -60,23 +97,36 @@ public final class TASE2Client: Sendable {
     /// The client role on an association that already exists, whichever side called: an ICCP
     /// partner's association carries both roles, so our VCC may serve it while this client uses
     /// the partner's VCC. Runs the association check; the association is left open on failure.
-    public static func attach(to a: MMSAssociation, icc: String? = nil,
+    ///
+    /// The ICC is `icc` when given; else the one whose Bilateral_Table_ID is
+    /// `expectedBilateralTableID`; else the first the partner lists.
+    public static func attach(to a: MMSAssociation, icc: String? = nil, expectedBilateralTableID: String? = nil,
                               logger: Logger = Logger(label: "freetase2.tase2.client")) async throws -> TASE2Client {
         let domains = try await a.getNameList(.domain, scope: .vmdSpecific)
-        guard let icc = icc ?? domains.first else { throw MMSAssociationError.protocolError("the partner shows no ICC") }
-        let check = try await a.read([
-            VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.bilateralTableID)),
-            VariableAccess(.vmdSpecific(TASE2Names.version)), VariableAccess(.vmdSpecific(TASE2Names.supportedFeatures)),
-        ])
-        guard case .success(.visibleString(let blt)) = check[0] else {
-            throw MMSAssociationError.protocolError("Bilateral_Table_ID unreadable: \(check[0])")
+        let candidates = icc.map { [$0] } ?? (expectedBilateralTableID == nil ? Array(domains.prefix(1)) : domains)
+        guard !candidates.isEmpty else { throw MMSAssociationError.protocolError("the partner shows no ICC") }
+        let check = try await a.read([VariableAccess(.vmdSpecific(TASE2Names.version)), VariableAccess(.vmdSpecific(TASE2Names.supportedFeatures))]
+            + candidates.map { VariableAccess(.domainSpecific(domain: $0, item: TASE2Names.bilateralTableID)) })
+        var found: [String: String] = [:]
+        for (d, r) in zip(candidates, check.dropFirst(2)) { if case .success(.visibleString(let id)) = r { found[d] = id } }
+        let chosen: String
+        if let expected = expectedBilateralTableID {
+            guard let match = candidates.first(where: { found[$0] == expected }) else {
+                throw TASE2ClientError.bilateralTableMismatch(expected: expected, found: found)
+            }
+            chosen = match
+        } else {
+            chosen = candidates[0]
         }
-        guard case .success(.structure(let v)) = check[1], v.count == 2, case .integer(let major) = v[0] else {
-            throw MMSAssociationError.protocolError("TASE2_Version is not a 2-integer structure: \(check[1])")
+        guard let blt = found[chosen] else {
+            throw MMSAssociationError.protocolError("Bilateral_Table_ID unreadable: \(check[2 + candidates.firstIndex(of: chosen)!])")
+        }
+        guard case .success(.structure(let v)) = check[0], v.count == 2, case .integer(let major) = v[0] else {
+            throw MMSAssociationError.protocolError("TASE2_Version is not a 2-integer structure: \(check[0])")
         }
         var blocks: Set<Int> = []
-        if case .success(.bitString(let f)) = check[2] { for i in 0..<f.count where f[bit: i] { blocks.insert(i + 1) } }
-        return TASE2Client(a, icc: icc, blt: blt, edition: major == 1996 ? .v1996 : .v2000, blocks: blocks, logger: logger)
+        if case .success(.bitString(let f)) = check[1] { for i in 0..<f.count where f[bit: i] { blocks.insert(i + 1) } }
+        return TASE2Client(a, icc: chosen, blt: blt, edition: major == 1996 ? .v1996 : .v2000, blocks: blocks, logger: logger)
     }
 
     init(_ a: MMSAssociation, icc: String, blt: String, edition: Edition, blocks: Set<Int>, logger: Logger) {
@@ -86,19 +136,22 @@ public final class TASE2Client: Sendable {
         self.edition = edition
         supportedBlocks = blocks
         self.logger = logger
-        let (reports, rc) = AsyncStream.makeStream(of: TransferReport.self, bufferingPolicy: .bufferingOldest(100_000))
+        let (reports, rc) = AsyncStream.makeStream(of: TransferReport.self, bufferingPolicy: .bufferingOldest(Self.reportBufferSize))
         let (messages, mc) = AsyncStream.makeStream(of: InformationMessage.self, bufferingPolicy: .bufferingOldest(10_000))
-        transferReports = reports
-        informationMessages = messages
         demux = ReportDemux(association: a, icc: icc, logger: logger)
+        transferReports = TransferReports(stream: reports, demux: demux)
+        types = PointTypes(a)
+        informationMessages = messages
         reportContinuation = rc
         messageContinuation = mc
     }
 
-    /// Decodes the partner's reports into `transferReports` and `informationMessages` (and
-    /// acknowledges critical ones) until the association ends; then both streams finish.
+    /// Decodes the partner's reports into `transferReports` and `informationMessages` until the
+    /// association ends; then both streams finish.
     public func run() async {
-        for await r in association.informationReports { await demux.dispatch(r, reportContinuation, messageContinuation) }
+        for await r in association.informationReports {
+            await demux.dispatch(r, reportContinuation, messageContinuation, types: types)
+        }
         reportContinuation.finish()
         messageContinuation.finish()
     }
@@ -108,9 +161,10 @@ public final class TASE2Client: Sendable {
     /// conclude or release fails). Every task ends before
     /// this returns.
     public static func withClient<R: Sendable>(_ configuration: MMSClient.Configuration, icc: String? = nil,
+                                               expectedBilateralTableID: String? = nil,
                                                logger: Logger = Logger(label: "freetase2.tase2.client"),
                                                _ body: @Sendable (TASE2Client) async throws -> R) async throws -> R {
-        let client = try await connect(configuration, icc: icc, logger: logger)
+        let client = try await connect(configuration, icc: icc, expectedBilateralTableID: expectedBilateralTableID, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             do {
@@ -135,6 +189,18 @@ public final class TASE2Client: Sendable {
         }
     }
 
+    // MARK: Point types
+
+    /// Declares point types (from the caller or a configuration shared with `tase2 serve`):
+    /// a declared type wins over what the partner describes.
+    public func declare(_ declared: [ObjectName: PointTypeInfo]) { types.declare(declared) }
+
+    /// Declares the points of a configuration (the partner's, as a shared file describes them).
+    public func declare(points: [PointConfig], stateQ: StateQShape = .bitString) { types.declare(points: points, stateQ: stateQ) }
+
+    /// The types of `names` (see `PointTypes.lookup`).
+    public func pointTypes(_ names: [ObjectName]) async -> [ObjectName: PointTypeInfo] { await types.lookup(names) }
+
     // MARK: Reads
 
     /// Reads one object of the partner (a point, a system variable…).
@@ -149,16 +215,25 @@ public final class TASE2Client: Sendable {
         return v
     }
 
+    /// Reads objects and decodes the points among them with their types (see `PointTypes.read`).
+    public func readPoints(_ names: [ObjectName], perRequest: Int = 100, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [PointReading] {
+        try await types.read(names, perRequest: perRequest, progress: progress)
+    }
+
     // MARK: Transfer sets
 
     /// Defines a data set of `points` (after the transfer-set variables) in our ICC, reserves a
-    /// transfer set and starts it (spec §11.2); its reports arrive on `transferReports`.
+    /// transfer set and starts it (spec §11.2); its reports arrive on `transferReports`, decoded
+    /// with the points' types (`pointTypes`). A critical transfer set (`critical` set by
+    /// `configure`) is known as critical before the write that enables it, so that its first
+    /// report is acknowledged too.
     @discardableResult
     public func startTransfer(dataSet: String, points: [ObjectName], configure: (inout DSTransferSet) -> Void) async throws -> ObjectName {
         let ds = ObjectName.domainSpecific(domain: icc, item: dataSet)
         _ = try? await association.deleteLists([ds])
         let members = [TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected]
             .map { ObjectName.domainSpecific(domain: icc, item: $0) } + points
+        _ = await types.lookup(points)
         try await association.defineList(ds, members: members.map { VariableAccess($0) })
         let next = try await association.read(.domainSpecific(domain: icc, item: TASE2Names.nextDSTransferSet))
         guard let ts = TASE2Names.objectName(from: next) else { throw MMSAssociationError.unexpectedResponse("Next_DSTransfer_Set: \(next)") }
@@ -166,26 +241,42 @@ public final class TASE2Client: Sendable {
         dsts.dataSetName = ds
         configure(&dsts)
         dsts.status = true
-        demux.subscriptions.withLock { $0[ts] = members }
-        demux.dataSets.withLock { $0[ds] = ts }
-        try await association.write(ts, dsts.data(edition))
+        demux.subscribe(ts, ReportDemux.Subscription(dataSet: ds, members: members, transferSet: dsts))
+        do {
+            try await association.write(ts, dsts.data(edition))
+        } catch {
+            demux.unsubscribe(ts)
+            throw error
+        }
         return ts
     }
 
-    /// Stops a transfer set (Status := FALSE).
+    /// Stops a transfer set by writing the whole DSTransferSet with Status FALSE: SISCO-based
+    /// servers refuse the component write ("Alternate Access not supported"). A transfer set
+    /// this client did not start is read first, so only its Status changes.
     public func stopTransfer(_ transferSet: ObjectName) async throws {
-        try await association.write(transferSet, .boolean(false), alternateAccess: .component("Status"))
+        var dsts: DSTransferSet
+        if let s = demux.subscription(transferSet) {
+            dsts = s.transferSet
+        } else {
+            let d = try await association.read(transferSet)
+            guard let current = DSTransferSet(d, edition: edition) else {
+                throw MMSAssociationError.unexpectedResponse("\(transferSet) is not a DSTransferSet: \(d)")
+            }
+            dsts = current
+        }
+        dsts.status = false
+        try await association.write(transferSet, dsts.data(edition))
+        demux.stopped(transferSet)
     }
 
-    /// Starts a critical transfer set: every report is acknowledged as soon as it is decoded.
+    /// Starts a critical transfer set: every report is acknowledged when the caller receives it.
     @discardableResult
     public func startCriticalTransfer(dataSet: String, points: [ObjectName], configure: (inout DSTransferSet) -> Void) async throws -> ObjectName {
-        let ts = try await startTransfer(dataSet: dataSet, points: points) { d in
+        try await startTransfer(dataSet: dataSet, points: points) { d in
             configure(&d)
             d.critical = true
         }
-        demux.critical.withLock { _ = $0.insert(ts) }
-        return ts
     }
 
     // MARK: Devices
@@ -207,6 +298,18 @@ public final class TASE2Client: Sendable {
         try await association.write(scope.objectName(device), .float(setpoint))
     }
 
+    /// GetTag: Read of `<Dev>_TAG`.
+    public func tag(_ device: String, in scope: ObjectScope) async throws -> DeviceTag {
+        let d = try await association.read(scope.objectName(device + "_TAG"))
+        guard let t = DeviceTag(d) else { throw MMSAssociationError.unexpectedResponse("\(device)_TAG is not a TagValue: \(d)") }
+        return t
+    }
+
+    /// SetTag: Write of `<Dev>_TAG`.
+    public func setTag(_ device: String, in scope: ObjectScope, _ tag: DeviceTag) async throws {
+        try await association.write(scope.objectName(device + "_TAG"), tag.data)
+    }
+
     // MARK: Information messages
 
     /// Enables (or disables) information messages on this association (Write of IM_Transfer_Set).
@@ -218,15 +321,47 @@ public final class TASE2Client: Sendable {
     public func close() async throws { try await association.conclude() }
 }
 
+/// The client's decoded reports. Iterating acknowledges each critical report as it is handed
+/// out: the ACK says the caller has it.
+public struct TransferReports: AsyncSequence, Sendable {
+    public typealias Element = TransferReport
+    let stream: AsyncStream<TransferReport>
+    let demux: ReportDemux
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncStream<TransferReport>.AsyncIterator
+        let demux: ReportDemux
+        public mutating func next() async -> TransferReport? {
+            guard let r = await base.next() else { return nil }
+            if r.critical, let ts = r.transferSet { await demux.acknowledge(ts, timeStamp: r.timeStamp) }
+            return r
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), demux: demux) }
+}
+
 /// Turns the association's informationReports into decoded transfer reports and information
-/// messages, and acknowledges critical reports.
+/// messages; NACKs reports of data sets it does not know; sends the ACKs of critical reports.
 final class ReportDemux: Sendable {
+    struct Subscription: Sendable {
+        var dataSet: ObjectName
+        /// Data-set members, special variables first.
+        var members: [ObjectName]
+        /// What was written to start it (the stop writes it back with Status FALSE).
+        var transferSet: DSTransferSet
+    }
+
     let association: MMSAssociation
     let icc: String
     let logger: Logger
-    let subscriptions = Mutex<[ObjectName: [ObjectName]]>([:])  // transfer set → data-set members
-    let dataSets = Mutex<[ObjectName: ObjectName]>([:])  // data set → transfer set
-    let critical = Mutex<Set<ObjectName>>([])
+    struct State {
+        var subscriptions: [ObjectName: Subscription] = [:]  // by transfer set
+        var dataSets: [ObjectName: ObjectName] = [:]  // data set → transfer set
+        /// Critical reports the caller never received: never acknowledged.
+        var dropped = 0
+    }
+    let state = Mutex(State())
 
     init(association: MMSAssociation, icc: String, logger: Logger) {
         self.association = association
@@ -234,8 +369,31 @@ final class ReportDemux: Sendable {
         self.logger = logger
     }
 
+    func subscribe(_ ts: ObjectName, _ s: Subscription) {
+        state.withLock {
+            if let old = $0.subscriptions[ts] { $0.dataSets[old.dataSet] = nil }
+            $0.subscriptions[ts] = s
+            $0.dataSets[s.dataSet] = ts
+        }
+    }
+
+    func unsubscribe(_ ts: ObjectName) {
+        state.withLock {
+            if let old = $0.subscriptions.removeValue(forKey: ts) { $0.dataSets[old.dataSet] = nil }
+        }
+    }
+
+    func subscription(_ ts: ObjectName) -> Subscription? { state.withLock { $0.subscriptions[ts] } }
+
+    /// Reports still in flight after a stop are decoded, but no longer acknowledged.
+    func stopped(_ ts: ObjectName) {
+        state.withLock { $0.subscriptions[ts]?.transferSet.status = false; $0.subscriptions[ts]?.transferSet.critical = false }
+    }
+
+    var droppedReports: Int { state.withLock { $0.dropped } }
+
     func dispatch(_ r: InformationReport, _ reports: AsyncStream<TransferReport>.Continuation,
-                  _ messages: AsyncStream<InformationMessage>.Continuation) async {
+                  _ messages: AsyncStream<InformationMessage>.Continuation, types: PointTypes) async {
         var named: [(ObjectName, AccessResult)]
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
@@ -253,34 +411,46 @@ final class ReportDemux: Sendable {
                 return
             }
         case .variableListName(let ds):
-            guard let ts = dataSets.withLock({ $0[ds] }), let members = subscriptions.withLock({ $0[ts] }), members.count == r.results.count else {
+            let members = state.withLock { s in s.dataSets[ds].flatMap { s.subscriptions[$0]?.members } }
+            guard let members, members.count == r.results.count else {
                 logger.warning("report for an unknown data set \(ds); sending NACK")
-                try? await association.send(InformationReport(
-                    .listOfVariable([VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.transferReportNACK))]),
-                    results: [.success(TASE2Names.objectNameData(ds))]))
+                await nack(ds)
                 return
             }
             named = zip(members, r.results).map { ($0, $1) }
         }
-        var report = TransferReport(values: [])
+        var report = TransferReport()
         for (n, result) in named {
             switch (n.itemName, result) {
             case (TASE2Names.transferSetName, .success(let d)): report.transferSet = TASE2Names.objectName(from: d)
             case (TASE2Names.transferSetTimeStamp, .success(.integer(let t))): report.timeStamp = Int32(clamping: t)
             case (TASE2Names.dsConditionsDetected, .success(.bitString(let b))): report.conditions = DSConditions(rawValue: b.count > 0 ? b.byte(0) : 0)
-            default: report.values.append((n, result))
+            default:
+                report.values.append((n, result))
+                report.points.append(PointReading(name: n, type: types.known(n), result: result, guess: types.undescribed(n)))
             }
         }
-        reports.yield(report)
-        // Critical transfers: acknowledge every report (with its time stamp when it had one).
-        if let ts = report.transferSet, subscriptions.withLock({ $0[ts] != nil }) {
-            await acknowledgeIfCritical(ts, timeStamp: report.timeStamp)
+        if let ts = report.transferSet {
+            report.critical = state.withLock { $0.subscriptions[ts]?.transferSet.critical ?? false }
+        }
+        if case .dropped = reports.yield(report), report.critical {
+            let n = state.withLock { s in
+                s.dropped += 1
+                return s.dropped
+            }
+            logger.error("critical report of \(report.transferSet.map { "\($0)" } ?? "?") dropped: the caller is \(TASE2Client.reportBufferSize) reports behind; not acknowledged (\(n) so far)")
         }
     }
 
-    /// Marks a transfer set as critical (its reports are acknowledged automatically).
-    func acknowledgeIfCritical(_ ts: ObjectName, timeStamp: Int32?) async {
-        guard critical.withLock({ $0.contains(ts) }) else { return }
+    /// NACK (spec §5.2): the report names a data set we did not define with a transfer set.
+    func nack(_ ds: ObjectName) async {
+        try? await association.send(InformationReport(
+            .listOfVariable([VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.transferReportNACK))]),
+            results: [.success(TASE2Names.objectNameData(ds))]))
+    }
+
+    /// The ACK of a critical report (with its time stamp when it had one).
+    func acknowledge(_ ts: ObjectName, timeStamp: Int32?) async {
         var items = [VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.transferReportACK))]
         var results: [AccessResult] = [.success(TASE2Names.objectNameData(ts))]
         if let t = timeStamp {
@@ -293,5 +463,4 @@ final class ReportDemux: Sendable {
             logger.error("ACK not sent: \(error)")
         }
     }
-
 }

@@ -1,0 +1,305 @@
+import BER
+import MMS
+import MMSNIO
+import Synchronization
+
+/// The point types a client knows on one association, by name: declared (by the caller, or
+/// from a configuration shared with `tase2 serve`), else learnt from the partner with
+/// GetVariableAccessAttributes once per name. Works on any MMS association: `tase2 read`
+/// decodes points without the TASE.2 association check.
+public final class PointTypes: Sendable {
+    let association: MMSAssociation
+    enum Entry: Sendable {
+        case point(PointTypeInfo)
+        /// Described by the partner, and not a point type: never guessed.
+        case notAPoint
+        /// The partner would not describe it: the type is guessed from the value.
+        case undescribed
+        var type: PointTypeInfo? { if case .point(let t) = self { return t } else { return nil } }
+    }
+    let state = Mutex<[ObjectName: Entry]>([:])
+    /// Most names one lookup asks about (a partner listing millions of names is not asked about all).
+    public static let maxLookup = 200_000
+
+    public init(_ association: MMSAssociation) { self.association = association }
+
+    /// A declared type wins over what the partner describes.
+    public func declare(_ declared: [ObjectName: PointTypeInfo]) {
+        state.withLock { for (n, t) in declared { $0[n] = .point(t) } }
+    }
+
+    public func declare(points: [PointConfig], stateQ: StateQShape = .bitString) {
+        declare(Dictionary(points.map { ($0.scope.objectName($0.name), PointTypeInfo($0.type, stateQ: stateQ)) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// The type known for `name` now, without asking.
+    @Sendable public func known(_ name: ObjectName) -> PointTypeInfo? { state.withLock { $0[name]?.type } }
+
+    /// The types of `names`: known, else asked of the partner (up to 8 requests in flight);
+    /// names that are not points (or that the partner does not describe) are absent.
+    public func lookup(_ names: [ObjectName], progress: (@Sendable (Int, Int) -> Void)? = nil) async -> [ObjectName: PointTypeInfo] {
+        let unknown = state.withLock { t in Array(Set(names.filter { t[$0] == nil }).prefix(Self.maxLookup)) }
+        _ = await ask(unknown, progress: progress)
+        return state.withLock { t in
+            var out: [ObjectName: PointTypeInfo] = [:]
+            for n in names { if let x = t[n]?.type { out[n] = x } }
+            return out
+        }
+    }
+
+    /// The partner's type descriptions of `names` (those it answers), asked for every name that
+    /// was not declared; point types among them are remembered for later reads.
+    public func describe(_ names: [ObjectName], progress: (@Sendable (Int, Int) -> Void)? = nil) async -> [ObjectName: TypeSpecification] {
+        let ask = state.withLock { t in
+            Array(Set(names.filter { n in if case .point? = t[n] { return false } else { return true } }).prefix(Self.maxLookup))
+        }
+        return await self.ask(ask, progress: progress)
+    }
+
+    /// GetVariableAccessAttributes of each name, up to 8 in flight.
+    func ask(_ names: [ObjectName], progress: (@Sendable (Int, Int) -> Void)?) async -> [ObjectName: TypeSpecification] {
+        guard !names.isEmpty else { return [:] }
+        var out: [ObjectName: TypeSpecification] = [:]
+        await withTaskGroup(of: (ObjectName, TypeSpecification?).self) { group in
+            var next = 0
+            var done = 0
+            func add() {
+                let n = names[next]
+                next += 1
+                group.addTask { (n, try? await self.association.variableAccessAttributes(n).typeSpecification) }
+            }
+            while next < min(8, names.count) { add() }
+            while let (n, t) = await group.next() {
+                let entry: Entry = t.map { PointTypeInfo(typeDescription: $0).map(Entry.point) ?? .notAPoint } ?? .undescribed
+                state.withLock { s in
+                    if case .point? = s[n] { return }
+                    s[n] = entry
+                }
+                if let t { out[n] = t }
+                done += 1
+                progress?(done, names.count)
+                if next < names.count { add() }
+            }
+        }
+        return out
+    }
+
+    /// True when the partner would not describe `name` (its type may be guessed from a value).
+    func undescribed(_ name: ObjectName) -> Bool { state.withLock { if case .undescribed? = $0[name] { return true } else { return false } } }
+
+    /// Reads objects and decodes the points among them with their types, in requests of at
+    /// most `perRequest` names; one reading per name, in order. `progress`: names read so far.
+    public func read(_ names: [ObjectName], perRequest: Int = 100, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [PointReading] {
+        let known = await lookup(names)
+        var out: [PointReading] = []
+        out.reserveCapacity(names.count)
+        var i = 0
+        while i < names.count {
+            let chunk = names[i..<min(names.count, i + max(1, perRequest))]
+            let results = try await association.read(chunk.map { VariableAccess($0) })
+            for (n, r) in zip(chunk, results) { out.append(PointReading(name: n, type: known[n], result: r, guess: undescribed(n))) }
+            i += chunk.count
+            progress?(i)
+        }
+        return out
+    }
+}
+
+/// A point's TASE.2 type as a client knows it: the type and, for Data_StateQ, which of the two
+/// shapes the partner uses.
+public struct PointTypeInfo: Hashable, Sendable, CustomStringConvertible {
+    public var type: PointType
+    public var stateQ: StateQShape
+    public init(_ type: PointType, stateQ: StateQShape = .bitString) {
+        self.type = type
+        self.stateQ = stateQ
+    }
+    public var description: String { type.rawValue }
+
+    /// The type whose MMS type description is `t`. Component names are compared without case
+    /// where the server gives them (they tell DiscreteQ `{Value, Flags}` from StateQTimeTag
+    /// `{TimeStamp, Flags}`, the same wire shape); a server that names none is matched by shape.
+    /// Where two types still share a shape the first of `PointType.allCases` wins: a lone
+    /// BitString(8) is `State` (StateQ decodes identically), `{BitString(8), BitString(8)}` is
+    /// libtase2's `StateQ` (not StateSupplementalQ), an Integer32 is `Discrete`. A caller that
+    /// knows better declares the type, and the declaration wins.
+    public init?(typeDescription t: TypeSpecification) {
+        for (type, stateQ) in PointTypeInfo.candidates where type.typeSpecification(stateQ: stateQ).sameShape(t) {
+            self.init(type, stateQ: stateQ)
+            return
+        }
+        return nil
+    }
+
+    /// The type a value has when nothing else says (no GetVariableAccessAttributes, no
+    /// declaration): the first type, in the order above, whose shape accepts `d`. Values carry
+    /// no names, so `{Integer32, BitString(8)}` is taken for a DiscreteQ, never a StateQTimeTag.
+    public init?(guessingFrom d: MMSData) {
+        for (type, stateQ) in PointTypeInfo.candidates where type.typeSpecification(stateQ: stateQ).accepts(d) {
+            self.init(type, stateQ: stateQ)
+            return
+        }
+        return nil
+    }
+
+    static let candidates: [(PointType, StateQShape)] = PointType.allCases.flatMap { t in
+        t == .stateQ ? [(t, StateQShape.bitString), (t, .valueAndFlags)] : [(t, StateQShape.bitString)]
+    }
+
+    /// Decodes a value of this type, or nil when `d` does not have its shape.
+    public func decode(_ d: MMSData) -> PointValue? {
+        guard type.typeSpecification(stateQ: stateQ).accepts(d) else { return nil }
+        return type.value(from: d, stateQ: stateQ)
+    }
+}
+
+extension TypeSpecification {
+    /// Equal types, where component names count only when both sides have them (and without case).
+    func sameShape(_ o: TypeSpecification) -> Bool {
+        switch (self, o) {
+        case (.structure(_, let a), .structure(_, let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { x, y in
+                (x.name == nil || y.name == nil || x.name!.lowercased() == y.name!.lowercased()) && x.type.sameShape(y.type)
+            }
+        case (.array(_, let n, let x), .array(_, let m, let y)):
+            return n == m && x.sameShape(y)
+        default:
+            return self == o
+        }
+    }
+}
+
+/// One object as a client read it or received it in a report: decoded with its TASE.2 type
+/// when it is a point, else the MMS data as it came.
+public struct PointReading: Hashable, Sendable {
+    public var name: ObjectName
+    /// The point's type, nil when the object is not an indication point (or its type is unknown
+    /// and the value fits none).
+    public var type: PointTypeInfo?
+    /// The decoded value; nil when the read failed or the object is not a point.
+    public var value: PointValue?
+    /// What the wire carried.
+    public var result: AccessResult
+
+    /// `guess`: with no type, take the first whose shape the value has (`PointTypeInfo(guessingFrom:)`).
+    public init(name: ObjectName, type: PointTypeInfo?, result: AccessResult, guess: Bool = false) {
+        self.name = name
+        self.result = result
+        if let type, case .success(let d) = result, let v = type.decode(d) {
+            self.type = type
+            value = v
+        } else if type == nil, guess, case .success(let d) = result, let guessed = PointTypeInfo(guessingFrom: d) {
+            self.type = guessed
+            value = guessed.decode(d)
+        } else {
+            self.type = type
+            value = nil
+        }
+    }
+
+    /// The object's error, when the partner answered one.
+    public var error: DataAccessError? { if case .failure(let e) = result { return e } else { return nil } }
+}
+
+// MARK: Describing values to operators
+
+extension PointValue {
+    /// Value or state, as an operator reads it (`12.61`, `42`, `ON`, `0x4c`).
+    public func valueText(_ t: PointType) -> String {
+        switch t.base {
+        case .real: return "\(real)"
+        case .discrete: return "\(discrete)"
+        case .state: return StateValue(octet: state).name
+        case .stateSupplemental: return "0x" + hex2(state)
+        case .protection: return t == .singleProtectionEvent ? "events 0x" + hex2(eventFlags) : "event 0x\(hex2(packedEvent)) flags 0x\(hex2(eventFlags))"
+        }
+    }
+
+    /// The time stamp as ISO 8601 UTC with milliseconds when the type carries them, nil when it carries none.
+    public func timeText(_ t: PointType) -> String? {
+        let layout = t.layout()
+        guard layout.carriesTimeStamp else { return nil }
+        return ISO8601.format(secondsSince1970: Int64(timeStamp), milliseconds: layout.carriesMilliseconds ? Int(milliseconds) : nil)
+    }
+
+    /// `ON valid telemetered 2026-12-01T08:31:06.000Z` — the fields the type carries.
+    public func text(_ t: PointType) -> String {
+        var parts = [valueText(t)]
+        let layout = t.layout()
+        if layout.carriesFlags {
+            parts.append(flags.validity.name)
+            parts.append(flags.currentSource.name)
+            if flags.offNormal { parts.append("off-normal") }
+            if flags.timeStampInvalid { parts.append("time-invalid") }
+        }
+        if let time = timeText(t) { parts.append(time) }
+        if layout.carriesCOV { parts.append("cov \(cov)") }
+        if layout.carriesOperatingTime { parts.append("operating \(operatingTime) ms") }
+        return parts.joined(separator: " ")
+    }
+}
+
+private func hex2(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
+}
+
+extension StateValue {
+    /// TASE.2's names: ON/CLOSED is HI, OFF/OPEN/TRIPPED is LO.
+    public var name: String {
+        switch self {
+        case .between: return "BETWEEN"
+        case .off: return "OFF"
+        case .on: return "ON"
+        case .invalid: return "INVALID"
+        }
+    }
+}
+
+extension DataFlags.Validity {
+    public var name: String {
+        switch self {
+        case .valid: return "valid"
+        case .held: return "held"
+        case .suspect: return "suspect"
+        case .notValid: return "not-valid"
+        }
+    }
+}
+
+extension DataFlags.CurrentSource {
+    public var name: String {
+        switch self {
+        case .telemetered: return "telemetered"
+        case .calculated: return "calculated"
+        case .entered: return "entered"
+        case .estimated: return "estimated"
+        }
+    }
+}
+
+/// ISO 8601 UTC text without Foundation (the library does not depend on it).
+public enum ISO8601 {
+    /// `2026-12-01T08:31:06Z`, or `…06.250Z` with milliseconds.
+    public static func format(secondsSince1970 s: Int64, milliseconds: Int? = nil) -> String {
+        let days = s >= 0 ? s / 86_400 : (s - 86_399) / 86_400
+        let secs = s - days * 86_400
+        // Days to civil date (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func p(_ v: Int64, _ w: Int) -> String {
+            let t = String(v)
+            return String(repeating: "0", count: max(0, w - t.count)) + t
+        }
+        var out = "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(secs / 3600, 2)):\(p(secs / 60 % 60, 2)):\(p(secs % 60, 2))"
+        if let ms = milliseconds { out += "." + p(Int64(max(0, min(999, ms))), 3) }
+        return out + "Z"
+    }
+}

@@ -1,0 +1,158 @@
+import BER
+import MMS
+import MMSNIO
+@testable import TASE2
+import Testing
+
+@Suite("Point types a client learns, and values it shows")
+struct PointTypingTests {
+    /// Every type's own description names it, except where the wire shape is shared: then the
+    /// first of the standard's order is taken, as documented.
+    @Test func everyTypeDescriptionIsRecognised() {
+        for t in PointType.allCases {
+            for shape in t == .stateQ ? [StateQShape.bitString, .valueAndFlags] : [.bitString] {
+                let got = PointTypeInfo(typeDescription: t.typeSpecification(stateQ: shape))
+                let expected: PointTypeInfo = switch (t, shape) {
+                case (.stateQ, .bitString), (.stateSupplemental, _): PointTypeInfo(.state)
+                case (.stateSupplementalQ, _): PointTypeInfo(.stateQ, stateQ: .valueAndFlags)
+                default: PointTypeInfo(t, stateQ: shape)
+                }
+                #expect(got == expected, "\(t) \(shape)")
+            }
+        }
+        #expect(PointTypeInfo(typeDescription: .visibleString(-32)) == nil)
+        #expect(PointTypeInfo(typeDescription: DSTransferSet.typeSpecification(.v2000)) == nil)
+    }
+
+    /// Component names tell DiscreteQ from StateQTimeTag (the same wire shape); without names
+    /// the first is taken. Names are compared without case.
+    @Test func componentNamesDecideWhereShapesAgree() {
+        let unnamed = TypeSpecification.structure(components: [.init(nil, .integer(32)), .init(nil, .bitString(8))])
+        #expect(PointTypeInfo(typeDescription: unnamed)?.type == .discreteQ)
+        let sisco = TypeSpecification.structure(components: [.init("TIMESTAMP", .integer(32)), .init("flags", .bitString(8))])
+        #expect(PointTypeInfo(typeDescription: sisco)?.type == .stateQTimeTag)
+        #expect(PointTypeInfo(guessingFrom: PointType.stateQTimeTag.data(.state(.on, time: 1))) == PointTypeInfo(.discreteQ))
+    }
+
+    /// A reading decodes with the declared type; a value of another shape is kept raw, not forced.
+    @Test func readingsDecodeWithTheirTypeOrStayRaw() {
+        let v = PointValue.state(.on, flags: DataFlags(validity: .held, source: .entered), time: 1_700_000_000)
+        let r = PointReading(name: .vmdSpecific("B"), type: PointTypeInfo(.stateQTimeTag), result: .success(PointType.stateQTimeTag.data(v)))
+        #expect(r.value == v && r.type?.type == .stateQTimeTag)
+        #expect(r.value?.text(.stateQTimeTag) == "ON held entered 2023-11-14T22:13:20Z")
+        let wrong = PointReading(name: .vmdSpecific("B"), type: PointTypeInfo(.realQ), result: .success(.visibleString("x")))
+        #expect(wrong.value == nil && wrong.result == .success(.visibleString("x")))
+        let notGuessed = PointReading(name: .vmdSpecific("T"), type: nil, result: .success(.integer(5)))
+        #expect(notGuessed.type == nil && notGuessed.value == nil)
+        let failed = PointReading(name: .vmdSpecific("X"), type: PointTypeInfo(.real), result: .failure(.objectNonExistent))
+        #expect(failed.error == .objectNonExistent && failed.value == nil)
+        let both = PointValue(real: 1.5, flags: DataFlags(validity: .suspect, source: .calculated, offNormal: true), timeStamp: 1_700_000_000, milliseconds: 250)
+        #expect(both.text(.realQTimeTagExtended) == "1.5 suspect calculated off-normal 2023-11-14T22:13:20.250Z")
+    }
+
+    @Test func iso8601() {
+        #expect(ISO8601.format(secondsSince1970: 0) == "1970-01-01T00:00:00Z")
+        #expect(ISO8601.format(secondsSince1970: 951_782_400) == "2000-02-29T00:00:00Z")
+        #expect(ISO8601.format(secondsSince1970: 1_796_113_866, milliseconds: 7) == "2026-12-01T08:31:06.007Z")
+        #expect(ISO8601.format(secondsSince1970: -1) == "1969-12-31T23:59:59Z")
+        #expect(ISO8601.format(secondsSince1970: Int64(Int32.min)) == "1901-12-13T20:45:52Z")
+    }
+
+    /// TagValue close-only "maint": the spec's example bytes (§ encodings).
+    @Test func deviceTagEncoding() throws {
+        let t = DeviceTag(.closeOnlyInhibit, reason: "maint")
+        #expect(t.data.encoded() == [0xA2, 0x0B, 0x84, 0x02, 0x05, 0x80, 0x8A, 0x05] + Array("maint".utf8))
+        #expect(DeviceTag(try MMSData.decode(t.data.encoded())) == t)
+        let armed = MMSData.structure([.bitString(BitString(msbFirst: 0x60 << 56, count: 3)), .visibleString("")])
+        #expect(DeviceTag(armed) == DeviceTag(.openAndCloseInhibit, armed: true))
+        #expect(DeviceTag(.visibleString("x")) == nil)
+    }
+}
+
+@Suite("The TASE.2 client a utility can leave running, against our VCC", .timeLimit(.minutes(1)))
+struct ClientBehaviourTests {
+    static func config(_ port: Int) -> MMSClient.Configuration {
+        var c = MMSClient.Configuration(host: "127.0.0.1", port: port)
+        c.local = OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12)
+        return c
+    }
+
+    @Test func theExpectedBilateralTableChoosesTheICCOrRefusesThePartner() async throws {
+        try await withTASE2Server { _, port in
+            let icc = try await TASE2Client.withClient(Self.config(port), expectedBilateralTableID: "BLT_A") { c in c.icc }
+            #expect(icc == "ICC1")
+            await #expect(throws: TASE2ClientError.bilateralTableMismatch(expected: "BLT_B", found: ["ICC1": "BLT_A"])) {
+                try await TASE2Client.withClient(Self.config(port), expectedBilateralTableID: "BLT_B") { _ in }
+            }
+        }
+    }
+
+    @Test func readsAndReportsAreTypedFromTheServersDescriptions() async throws {
+        try await withTASE2Server { server, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                let names: [ObjectName] = [.vmdSpecific("Line1_MW"), .domainSpecific(domain: "ICC1", item: "Breaker_1"),
+                                           .domainSpecific(domain: "ICC1", item: "Bilateral_Table_ID"), .vmdSpecific("No_Such")]
+                let r = try await c.readPoints(names)
+                #expect(r.map { $0.type?.type } == [.realQ, .stateQTimeTag, nil, nil])
+                #expect(r[0].value?.real == 12.5 && r[0].value?.flags.validity == .suspect)
+                #expect(r[1].value.map { StateValue(octet: $0.state) } == .on && r[1].value?.timeStamp == 1_700_000_000)
+                #expect(r[2].result == .success(.visibleString("BLT_A")) && r[3].error == .objectNonExistent)
+
+                let ts = try await c.startTransfer(dataSet: "DS_Typed", points: [.vmdSpecific("Line1_MW"), .domainSpecific(domain: "ICC1", item: "Bus1_kV")]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = true
+                }
+                server.update([(server.handle("Bus1_kV", in: .icc("ICC1"))!, .real(2.5, time: 1_700_000_001, ms: 125))])
+                var reports = c.transferReports.makeAsyncIterator()
+                let report = await reports.next()
+                #expect(report?.points.map(\.name) == [.domainSpecific(domain: "ICC1", item: "Bus1_kV")])
+                #expect(report?.points.first?.type == PointTypeInfo(.realQTimeTagExtended))
+                #expect(report?.points.first?.value.map { ($0.real, $0.timeStamp, $0.milliseconds) } ?? (0, 0, 0) == (2.5, 1_700_000_001, 125))
+                try await c.stopTransfer(ts)
+            }
+        }
+    }
+
+    /// A critical report is acknowledged when the caller takes it, never before: a caller that
+    /// does not read leaves it unacknowledged (the server says so when its time-out passes).
+    @Test func criticalReportsAreAcknowledgedOnlyOnceDelivered() async throws {
+        var config = testConfiguration()
+        config.vcc.criticalReportTimeout = 0.5
+        try await withTASE2Server(config) { server, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                var events = server.events.makeAsyncIterator()
+                let ts = try await c.startCriticalTransfer(dataSet: "DS_Crit", points: [.vmdSpecific("Line1_MW")]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = true
+                }
+                server.update([(server.handle("Line1_MW", in: .vcc)!, .real(1))])
+                // Not read yet: the server's time-out passes without an ACK.
+                let first = await events.next()
+                #expect(first == .criticalReportNotAcknowledged(icc: "ICC1", transferSet: ts.itemName, timeStamp: first.flatMap {
+                    if case .criticalReportNotAcknowledged(_, _, let t) = $0 { t } else { nil }
+                } ?? -1), "\(String(describing: first))")
+                var reports = c.transferReports.makeAsyncIterator()
+                _ = await reports.next()  // the late one: its ACK comes after the time-out
+                server.update([(server.handle("Line1_MW", in: .vcc)!, .real(2))])
+                let second = await reports.next()
+                #expect(second?.critical == true && second?.points.first?.value?.real == 2)
+                while let e = await events.next() {
+                    if e == .criticalReportAcknowledged(icc: "ICC1", transferSet: ts.itemName) { break }
+                }
+                #expect(server.vcc.outstandingCriticalReports(icc: "ICC1", transferSet: ts.itemName) == 0)
+                try await c.stopTransfer(ts)
+            }
+        }
+    }
+
+    @Test func tagsAreReadAndSet() async throws {
+        try await withTASE2Server { _, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                #expect(try await c.tag("Breaker_1_Ctl", in: .icc("ICC1")) == DeviceTag(.none))
+                try await c.setTag("Breaker_1_Ctl", in: .icc("ICC1"), DeviceTag(.closeOnlyInhibit, reason: "maint"))
+                #expect(try await c.tag("Breaker_1_Ctl", in: .icc("ICC1")) == DeviceTag(.closeOnlyInhibit, reason: "maint"))
+                await #expect(throws: DataAccessError.objectNonExistent) { try await c.tag("Gen_SP", in: .icc("ICC1")) }
+            }
+        }
+    }
+}
