@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """hat.drivers.mms acting as a minimal foreign TASE.2 server (VCC + ICC1).
 
-Usage: hat_tase2_server.py PORT [--host 127.0.0.1]
+Usage: hat_tase2_server.py PORT [--host 127.0.0.1] [--no-alternate-access]
+
+--no-alternate-access: refuse every component (alternateAccess) write with
+object-access-unsupported, as SISCO-based servers do ("Alternate Access not
+supported"): a transfer set can then only be written whole.
 
 PORT 0 picks a free port. Every association is accepted (no BLT checks).
 
@@ -80,6 +84,7 @@ TS_BOOL_MEMBERS = {'BlockData', 'Critical', 'RBE', 'AllChangesReported',
                    'Status'}
 
 BREAKER_TIME = 1700000000
+NO_ALTERNATE_ACCESS = False
 
 
 def bits(s):
@@ -488,6 +493,9 @@ class Tase2Server:
     def _write_one(self, conn, spec, data):
         path = []
         if isinstance(spec, AltSpec):
+            if NO_ALTERNATE_ACCESS:
+                emit({'event': 'alternate-access-refused'})
+                return mms.DataAccessError.OBJECT_ACCESS_UNSUPPORTED
             if spec.path is None:
                 return mms.DataAccessError.OBJECT_ACCESS_UNSUPPORTED
             path, spec = spec.path, spec.specification
@@ -663,7 +671,10 @@ def main():
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('port', type=int)
     p.add_argument('--host', default='127.0.0.1')
+    p.add_argument('--no-alternate-access', action='store_true')
     args = p.parse_args()
+    global NO_ALTERNATE_ACCESS
+    NO_ALTERNATE_ACCESS = args.no_alternate_access
     asyncio.run(amain(args))
 
 

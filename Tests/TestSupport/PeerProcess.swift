@@ -122,9 +122,9 @@ public func jsonObject(_ line: String) -> [String: Any]? {
 
 extension PeerProcess {
     /// Starts a peer server script that prints `{"event": "listening", "port": N}` and returns it
-    /// with its port; fails when it never says so.
-    public static func startServer(_ script: String, _ arguments: [String] = []) async throws -> (PeerProcess, Int) {
-        let server = try PeerProcess(Interop.python, [Interop.script(script), "0"] + arguments)
+    /// with its port; fails when it never says so. `port` 0: a free one.
+    public static func startServer(_ script: String, _ arguments: [String] = [], port: Int = 0) async throws -> (PeerProcess, Int) {
+        let server = try PeerProcess(Interop.python, [Interop.script(script), "\(port)"] + arguments)
         for await line in server.lines {
             if let o = jsonObject(line), o["event"] as? String == "listening", let p = o["port"] as? Int { return (server, p) }
         }

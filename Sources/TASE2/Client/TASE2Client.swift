@@ -72,7 +72,10 @@ public final class TASE2Client: Sendable {
     let logger: Logger
     /// What the report dispatcher needs.
     let demux: ReportDemux
-    let reportContinuation: AsyncStream<TransferReport>.Continuation
+    let reportContinuation: AsyncStream<ReportDelivery>.Continuation
+    /// The decoded reports with what acknowledges them: `transferReports` iterates it, or a
+    /// `TASE2Link` forwards it into its own stream (one consumer only).
+    let deliveries: AsyncStream<ReportDelivery>
     let messageContinuation: AsyncStream<InformationMessage>.Continuation
     /// Point types known by name: declared by the caller, or learnt from the partner.
     public let types: PointTypes
@@ -136,10 +139,11 @@ public final class TASE2Client: Sendable {
         self.edition = edition
         supportedBlocks = blocks
         self.logger = logger
-        let (reports, rc) = AsyncStream.makeStream(of: TransferReport.self, bufferingPolicy: .bufferingOldest(Self.reportBufferSize))
+        let (reports, rc) = AsyncStream.makeStream(of: ReportDelivery.self, bufferingPolicy: .bufferingOldest(Self.reportBufferSize))
         let (messages, mc) = AsyncStream.makeStream(of: InformationMessage.self, bufferingPolicy: .bufferingOldest(10_000))
         demux = ReportDemux(association: a, icc: icc, logger: logger)
-        transferReports = TransferReports(stream: reports, demux: demux)
+        transferReports = TransferReports(stream: reports)
+        deliveries = reports
         types = PointTypes(a)
         informationMessages = messages
         reportContinuation = rc
@@ -325,20 +329,24 @@ public final class TASE2Client: Sendable {
 /// out: the ACK says the caller has it.
 public struct TransferReports: AsyncSequence, Sendable {
     public typealias Element = TransferReport
-    let stream: AsyncStream<TransferReport>
-    let demux: ReportDemux
+    let stream: AsyncStream<ReportDelivery>
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<TransferReport>.AsyncIterator
-        let demux: ReportDemux
+        var base: AsyncStream<ReportDelivery>.AsyncIterator
         public mutating func next() async -> TransferReport? {
-            guard let r = await base.next() else { return nil }
-            if r.critical, let ts = r.transferSet { await demux.acknowledge(ts, timeStamp: r.timeStamp) }
-            return r
+            guard let d = await base.next() else { return nil }
+            if d.report.critical, let ts = d.report.transferSet { await d.demux.acknowledge(ts, timeStamp: d.report.timeStamp) }
+            return d.report
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), demux: demux) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator()) }
+}
+
+/// A decoded report and the association's demultiplexer that acknowledges it.
+struct ReportDelivery: Sendable {
+    let report: TransferReport
+    let demux: ReportDemux
 }
 
 /// Turns the association's informationReports into decoded transfer reports and information
@@ -392,7 +400,7 @@ final class ReportDemux: Sendable {
 
     var droppedReports: Int { state.withLock { $0.dropped } }
 
-    func dispatch(_ r: InformationReport, _ reports: AsyncStream<TransferReport>.Continuation,
+    func dispatch(_ r: InformationReport, _ reports: AsyncStream<ReportDelivery>.Continuation,
                   _ messages: AsyncStream<InformationMessage>.Continuation, types: PointTypes) async {
         var named: [(ObjectName, AccessResult)]
         switch r.variableAccessSpecification {
@@ -433,7 +441,7 @@ final class ReportDemux: Sendable {
         if let ts = report.transferSet {
             report.critical = state.withLock { $0.subscriptions[ts]?.transferSet.critical ?? false }
         }
-        if case .dropped = reports.yield(report), report.critical {
+        if case .dropped = reports.yield(ReportDelivery(report: report, demux: self)), report.critical {
             let n = state.withLock { s in
                 s.dropped += 1
                 return s.dropped

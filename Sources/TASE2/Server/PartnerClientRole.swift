@@ -32,7 +32,7 @@ extension TASE2Server {
                 await withTaskGroup(of: Void.self) { inner in
                     inner.addTask { await client.run() }
                     if p.identifyInterval > 0 {
-                        inner.addTask { await self.keepalive(a, every: p.identifyInterval, log: log) }
+                        inner.addTask { await identifyKeepalive(a, every: p.identifyInterval, log: log) }
                     }
                     await inner.next()
                     if a.isOpen { await inner.next() }  // the keepalive aborted it: run ends next
@@ -68,25 +68,6 @@ extension TASE2Server {
                                                                          conditions: r.conditions, timeStamp: r.timeStamp))
                     }
                 }
-            }
-        }
-    }
-
-    /// Sends Identify every `seconds` (monotonic) until the association ends; an Identify that
-    /// fails or is not answered in time aborts it: a partner that stopped answering is noticed
-    /// even when no reports are due, and a call-out calls again.
-    func keepalive(_ a: MMSAssociation, every seconds: Double, log: Logger) async {
-        while a.isOpen {
-            // Ends at once when the client role ends (its group is cancelled with the association).
-            do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
-            guard a.isOpen else { return }
-            do {
-                _ = try await a.identify()
-            } catch {
-                guard a.isOpen, !Task.isCancelled else { return }
-                log.warning("client role: the partner did not answer Identify (\(error)): aborting the association")
-                a.requestAbort(reason: "Identify keepalive not answered")
-                return
             }
         }
     }
@@ -149,5 +130,24 @@ extension Logger {
         var l = self
         for (k, v) in metadata { l[metadataKey: k] = v }
         return l
+    }
+}
+
+/// Sends Identify every `seconds` (monotonic) until the association ends; an Identify that
+/// fails or is not answered in time aborts it: a partner that stopped answering is noticed
+/// even when no reports are due, and a call-out calls again.
+func identifyKeepalive(_ a: MMSAssociation, every seconds: Double, log: Logger) async {
+    while a.isOpen {
+        // Ends at once when the client role ends (its group is cancelled with the association).
+        do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
+        guard a.isOpen else { return }
+        do {
+            _ = try await a.identify()
+        } catch {
+            guard a.isOpen, !Task.isCancelled else { return }
+            log.warning("the partner did not answer Identify (\(error)): aborting the association")
+            a.requestAbort(reason: "Identify keepalive not answered")
+            return
+        }
     }
 }
