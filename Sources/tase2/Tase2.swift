@@ -14,7 +14,7 @@ struct Tase2: AsyncParsableCommand {
         commandName: "tase2",
         abstract: "FreeTase2: an ICCP / TASE.2 (IEC 60870-6) server, and a client to browse, read, watch, control and message remote VCCs.",
         subcommands: [ServeCommand.self, CheckConfigCommand.self, DemoConfigCommand.self, BrowseCommand.self, ReadCommand.self, WatchCommand.self,
-                      ControlCommand.self, TagCommand.self, MessagesCommand.self])
+                      ControlCommand.self, TagCommand.self, MessagesCommand.self, ProbeCommand.self])
 }
 
 struct ServeCommand: AsyncParsableCommand {

@@ -110,6 +110,51 @@ struct CLITests {
         _ = await server.stop()
     }
 
+    /// On a terminal `watch` redraws one table in place (clear, home, header with the count of
+    /// reports and the time since the last), and Ctrl-C stops the transfer set and concludes.
+    @Test(.enabled(if: Interop.requested, "needs the project's Python (pty) from scripts/setup-peers.sh"))
+    func watchOnATerminalRedrawsInPlaceAndCtrlCStops() async throws {
+        try Interop.requirePeers()
+        let server = try await DemoServer()
+        let p = try PeerProcess(Interop.python, [Interop.script("pty_run.py"), "--until", "reports, last", "--count", "3", "--timeout", "20", "--",
+                                                 try Tase2Binary.path(), "watch", "--port", "\(server.port)", "--interval", "1", "ICC1/Line1_MW", "ICC1/Breaker_1"])
+        for await _ in p.lines {}
+        #expect(await p.wait(seconds: 40) == 0)
+        let r = try #require(jsonObject(p.stdout), "\(p.stdout) \(p.stderr)")
+        let out = r["output"] as? String ?? ""
+        #expect(r["status"] as? Int == 0 && r["interrupted"] as? Bool == true, "\(out.suffix(800))")
+        #expect((r["matched"] as? Int ?? 0) >= 3)
+        #expect(out.components(separatedBy: "\u{1B}[H\u{1B}[2J").count >= 4, "redrawn in place: \(out.suffix(800))")
+        #expect(out.range(of: #"watching ICC1/DSTrans1 on ICC1/FT2_WATCH — [1-9][0-9]* reports, last [0-9.]+ s ago \(interval\)"#, options: .regularExpression) != nil,
+                "\(out.suffix(800))")
+        #expect(out.range(of: #"ICC1/Breaker_1 +StateQTimeTag +(ON|OFF|BETWEEN|INVALID)"#, options: .regularExpression) != nil)
+        #expect(out.contains("stopped ICC1/DSTrans1 after"), "Ctrl-C stops the transfer set: \(out.suffix(400))")
+        let log = await server.stop()
+        #expect(log.contains("transfer set disabled"), "\(log.suffix(800))")
+    }
+
+    /// `tase2 probe` against the demo: every row passes, in the table and in the JSON.
+    @Test func probeTheDemo() async throws {
+        let server = try await DemoServer()
+        let port = "\(server.port)"
+        let table = try await tase2(["probe", "127.0.0.1", "--port", port, "--allow-control", "--wait", "5"], seconds: 60)
+        #expect(table.status == 0, "\(table.out) \(table.err)")
+        #expect(table.out.contains("17 PASS, 0 FAIL, 0 N/A"), "\(table.out)")
+        #expect(table.out.range(of: #"\n5 +select returns a CheckBackName +PASS +ICC1/Breaker_1_Ctl_SBO = 1\n"#, options: .regularExpression) != nil, "\(table.out)")
+        let json = try await tase2(["probe", "--port", port, "--json", "--wait", "5"], seconds: 60)
+        let o = try #require(jsonObject(json.out), "\(json.out) \(json.err)")
+        let rows = try #require(o["rows"] as? [[String: Any]])
+        let checks = rows.map { ($0["check"] as? String ?? "", $0["result"] as? String ?? "") }
+        // Without --allow-control block 5 is not tried; everything else passes.
+        #expect(checks.filter { $0.1 == "PASS" }.count == 14 && checks.count == 15 && checks.contains { $0 == ("device control", "N/A") }, "\(checks)")
+        #expect(Set(checks.map(\.0)).isSuperset(of: ["association check", "TASE2_Version", "Supported_Features", "points read and typed",
+                                                     "data set define / read / delete", "Next_DSTransfer_Set", "interval reports",
+                                                     "report special members", "integrity reports", "report by exception",
+                                                     "critical reports", "IM_Transfer_Set enable", "information message"]))
+        #expect(json.status == 0)
+        _ = await server.stop()
+    }
+
     @Test func overTLS() async throws {
         let fixtures = Interop.repoRoot.appendingPathComponent("Tests/TLSTests/Fixtures")
         let cert = fixtures.appendingPathComponent("vcc-test.cert.pem").path

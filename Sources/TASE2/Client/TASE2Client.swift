@@ -6,6 +6,8 @@ import Synchronization
 
 /// A report of a DS transfer set, decoded: which transfer set, when, why, and the values by name.
 public struct TransferReport: Sendable {
+    /// The data set it reports, when the partner named it (variableListName).
+    public var dataSet: ObjectName?
     public var transferSet: ObjectName?
     public var timeStamp: Int32?
     public var conditions: DSConditions?
@@ -16,8 +18,9 @@ public struct TransferReport: Sendable {
     /// From a critical transfer set: acknowledged when `TransferReports` hands it to the caller.
     public var critical: Bool
 
-    public init(transferSet: ObjectName? = nil, timeStamp: Int32? = nil, conditions: DSConditions? = nil,
+    public init(dataSet: ObjectName? = nil, transferSet: ObjectName? = nil, timeStamp: Int32? = nil, conditions: DSConditions? = nil,
                 values: [(name: ObjectName, result: AccessResult)] = [], points: [PointReading] = [], critical: Bool = false) {
+        self.dataSet = dataSet
         self.transferSet = transferSet
         self.timeStamp = timeStamp
         self.conditions = conditions
@@ -32,8 +35,21 @@ public struct InformationMessage: Hashable, Sendable {
     public var infoReference: Int32
     public var localReference: Int32
     public var messageID: Int32
+    /// The message: the first Size octets of the buffer (never more than the buffer holds).
     public var text: [UInt8]
     public var scope: ObjectScope
+    /// What the header's Size said, and the buffer's name and length as they came: a
+    /// conformant partner sends Size ≤ length in `Info_Buff_<length>`.
+    public var declaredSize: Int32 = 0
+    public var bufferName: String = ""
+    public var bufferLength: Int = 0
+
+    /// Why the message is not as the standard has it (nil: it is).
+    public var nonConformance: String? {
+        if declaredSize < 0 || Int(declaredSize) > bufferLength { return "Size \(declaredSize) does not fit its \(bufferLength)-octet buffer" }
+        if bufferName != TASE2Names.infoBuffer(bufferLength) { return "buffer \(escaped(bufferName)) holds \(bufferLength) octets" }
+        return nil
+    }
 }
 
 /// Why the client refused a partner after the association check.
@@ -403,6 +419,7 @@ final class ReportDemux: Sendable {
     func dispatch(_ r: InformationReport, _ reports: AsyncStream<ReportDelivery>.Continuation,
                   _ messages: AsyncStream<InformationMessage>.Continuation, types: PointTypes) async {
         var named: [(ObjectName, AccessResult)]
+        var dataSet: ObjectName?
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
             named = zip(items.map { $0.variable.name ?? .vmdSpecific("?") }, r.results).map { ($0, $1) }
@@ -415,7 +432,8 @@ final class ReportDemux: Sendable {
                 let size = Int(max(0, min(i(h[3]), Int32(buf.count))))
                 let scope: ObjectScope = first.0.domain.map { .icc($0) } ?? .vcc
                 messages.yield(InformationMessage(infoReference: i(h[0]), localReference: i(h[1]), messageID: i(h[2]),
-                                                  text: Array(buf.prefix(size)), scope: scope))
+                                                  text: Array(buf.prefix(size)), scope: scope, declaredSize: i(h[3]),
+                                                  bufferName: named[1].0.itemName, bufferLength: buf.count))
                 return
             }
         case .variableListName(let ds):
@@ -426,8 +444,9 @@ final class ReportDemux: Sendable {
                 return
             }
             named = zip(members, r.results).map { ($0, $1) }
+            dataSet = ds
         }
-        var report = TransferReport()
+        var report = TransferReport(dataSet: dataSet)
         for (n, result) in named {
             switch (n.itemName, result) {
             case (TASE2Names.transferSetName, .success(let d)): report.transferSet = TASE2Names.objectName(from: d)

@@ -10,20 +10,26 @@ import NIOCore
 /// program (`TASE2Server.partnerValues`). For tables with `connect` addresses the server also
 /// calls the partner, and calls again after a failure or a lost association.
 extension TASE2Server {
-    /// Runs the client role on `a` until the association ends. Failures are logged: the
-    /// partner's VCC not answering as expected must not end the association our VCC serves.
+    /// Runs the client role on `a` until the association ends. Failures are logged and tried
+    /// again (1 s, doubling to 60 s) while the association lives: a partner's VCC that answered
+    /// late once (a request time-out under load) must not leave the link without data, and a
+    /// refusal must not end the association our VCC serves.
     func clientRole(_ a: MMSAssociation, table: BilateralTable, config p: PartnerVCCConfig) async {
         let log = logger.with(["bilateralTable": "\(table.id)", "peer": "\(a.remoteAddress)"])
-        let client: TASE2Client
-        do {
-            client = try await TASE2Client.attach(to: a, icc: p.icc, logger: log)
-        } catch is CancellationError {
-            return
-        } catch {
-            log.error("client role: the partner's VCC failed the association check: \(error)")
-            vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "association check: \(error)"))
-            return
+        var backoff = 1.0
+        var attached: TASE2Client?
+        while attached == nil {
+            do {
+                attached = try await TASE2Client.attach(to: a, icc: p.icc, logger: log)
+            } catch is CancellationError {
+                return
+            } catch {
+                log.error("client role: the partner's VCC failed the association check: \(error); trying again in \(Int(backoff)) s")
+                vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "association check: \(error)"))
+                guard await Self.pause(&backoff, while: a) else { return }
+            }
         }
+        let client = attached!
         log.info("client role: the partner's VCC", metadata: ["icc": "\(client.icc)", "partnerTable": "\(client.bilateralTableID)"])
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -40,25 +46,31 @@ extension TASE2Server {
                 }
             }
             group.addTask {
-                do {
-                    let configure: (inout DSTransferSet) -> Void = { d in
-                        d.interval = p.interval
-                        d.integrityCheck = p.integrityCheck
-                        d.rbe = p.rbe
-                        var c: DSConditions = []
-                        if p.interval > 0 { c.insert(.intervalTimeOut) }
-                        if p.integrityCheck > 0 { c.insert(.integrityTimeOut) }
-                        if p.rbe { c.insert(.objectChange) }
-                        d.conditions = c
+                var backoff = 1.0
+                while a.isOpen {
+                    do {
+                        let configure: (inout DSTransferSet) -> Void = { d in
+                            d.interval = p.interval
+                            d.integrityCheck = p.integrityCheck
+                            d.rbe = p.rbe
+                            var c: DSConditions = []
+                            if p.interval > 0 { c.insert(.intervalTimeOut) }
+                            if p.integrityCheck > 0 { c.insert(.integrityTimeOut) }
+                            if p.rbe { c.insert(.objectChange) }
+                            d.conditions = c
+                        }
+                        let ts = p.critical
+                            ? try await client.startCriticalTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
+                            : try await client.startTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
+                        log.info("client role: subscribed", metadata: ["transferSet": "\(ts)", "points": "\(p.points.count)"])
+                        return
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        log.error("client role: subscription refused by the partner: \(error); trying again in \(Int(backoff)) s")
+                        self.vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "subscription: \(error)"))
+                        guard await Self.pause(&backoff, while: a) else { return }
                     }
-                    let ts = p.critical
-                        ? try await client.startCriticalTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
-                        : try await client.startTransfer(dataSet: p.dataSet, points: p.points, configure: configure)
-                    log.info("client role: subscribed", metadata: ["transferSet": "\(ts)", "points": "\(p.points.count)"])
-                } catch is CancellationError {
-                } catch {
-                    log.error("client role: subscription refused by the partner: \(error)")
-                    self.vcc.eventContinuation.yield(.partnerSubscriptionFailed(bilateralTable: table.id, reason: "subscription: \(error)"))
                 }
             }
             group.addTask {
@@ -70,6 +82,14 @@ extension TASE2Server {
                 }
             }
         }
+    }
+
+    /// Waits `backoff` seconds and doubles it (to 60 s); false when the association ended or the task was cancelled.
+    static func pause(_ backoff: inout Double, while a: MMSAssociation) async -> Bool {
+        guard a.isOpen else { return false }
+        do { try await Task.sleep(for: .seconds(backoff)) } catch { return false }
+        backoff = min(backoff * 2, 60)
+        return a.isOpen
     }
 
     /// Calls the partner of `table` at its `connect` addresses, in turn; each association is

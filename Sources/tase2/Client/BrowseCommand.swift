@@ -74,8 +74,8 @@ struct BrowseCommand: AsyncParsableCommand {
             let item = n.itemName
             if systemNames.contains(item) { other.append(n); continue }
             if item.hasPrefix("Info_Buff_") { buffers.append((n, Int(item.dropFirst(10)) ?? 0)); continue }
-            if item.hasSuffix("_SBO") || item.hasSuffix("_TAG"), byName.contains(n.renamed(String(item.dropLast(4)))) {
-                let dev = n.renamed(String(item.dropLast(4)))
+            if item.hasSuffix("_SBO") || item.hasSuffix("_TAG"), byName.contains(n.renamedItem(String(item.dropLast(4)))) {
+                let dev = n.renamedItem(String(item.dropLast(4)))
                 devices[dev, default: Device(name: dev, kind: "")].sbo = devices[dev]?.sbo == true || item.hasSuffix("_SBO")
                 devices[dev]!.taggable = devices[dev]!.taggable || item.hasSuffix("_TAG")
                 continue
@@ -111,7 +111,7 @@ struct BrowseCommand: AsyncParsableCommand {
             return true
         }
         for (n, d) in devices where d.taggable {
-            if let data = try? await a.read(n.renamed(n.itemName + "_TAG")) { devices[n]?.tag = DeviceTag(data) }
+            if let data = try? await a.read(n.renamedItem(n.itemName + "_TAG")) { devices[n]?.tag = DeviceTag(data) }
         }
         var dataSets: [(ObjectName, [ObjectName])] = []
         for l in lists {
@@ -160,17 +160,6 @@ struct BrowseCommand: AsyncParsableCommand {
         let ts = transferSets.sorted { $0.key < $1.key }.map { "\(Output.safe($0.key)): \($0.value)" }
         print("TRANSFER SETS: \(ts.isEmpty ? "none" : ts.joined(separator: ", "))")
         print("OTHER VARIABLES: \(other.map { Output.safe($0.description) }.joined(separator: " "))")
-    }
-}
-
-extension ObjectName {
-    /// The same scope, another item.
-    func renamed(_ item: String) -> ObjectName {
-        switch self {
-        case .vmdSpecific: return .vmdSpecific(item)
-        case .domainSpecific(let d, _): return .domainSpecific(domain: d, item: item)
-        case .aaSpecific: return .aaSpecific(item)
-        }
     }
 }
 
