@@ -55,6 +55,12 @@ struct CLITests {
         let readings = try #require(jsonArray(declared.out), "\(declared.out) \(declared.err)")
         #expect(readings.map { $0["type"] as? String } == ["StateQ", "State", nil])
         #expect(readings.last?["error"] as? String == "object-non-existent")
+        // Types from a configuration shared with `tase2 serve` (here the demo's own).
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).yaml")
+        try (try await tase2(["demo-config"])).out.write(to: shared, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: shared) }
+        let fromConfig = try await tase2(["read", "--port", port, "--json", "--config", shared.path, "Breaker_2", "ICC1/AVR1_Mode", "Gen1_Mode"])
+        #expect(jsonArray(fromConfig.out)?.map { $0["type"] as? String } == ["StateQ", "StateSupplementalQ", "StateSupplemental"], "\(fromConfig.out) \(fromConfig.err)")
         let badType = try await tase2(["read", "--port", port, "--type", "Breaker_2=Bogus", "Breaker_2"])
         #expect(badType.status == 64 && badType.err.contains("\"Bogus\" is not a point type"), "\(badType.err)")
 

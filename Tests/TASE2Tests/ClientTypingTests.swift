@@ -145,6 +145,35 @@ struct ClientBehaviourTests {
         }
     }
 
+    /// A report the client cannot match to a transfer set of its own is NACKed, not passed on:
+    /// a change report (listOfVariable, naming its transfer set) by the transfer set's name, an
+    /// interval report (variableListName) by the data set's, as libtase2 does; our VCC maps the
+    /// data set back to the transfer set reporting it.
+    @Test func reportsOfAnUnknownTransferSetAreNACKed() async throws {
+        try await withTASE2Server { server, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                var events = server.events.makeAsyncIterator()
+                let ts = try await c.startTransfer(dataSet: "DS_N", points: [.vmdSpecific("Line1_MW")]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = true
+                }
+                c.demux.unsubscribe(ts)  // as after the caller lost its state
+                server.update([(server.handle("Line1_MW", in: .vcc)!, .real(3))])
+                let e = await events.next()
+                #expect(e == .negativeAcknowledgement(icc: "ICC1", transferSet: ts.itemName), "\(String(describing: e))")
+                try await c.stopTransfer(ts)
+                let ts2 = try await c.startTransfer(dataSet: "DS_N2", points: [.vmdSpecific("Line1_MW")]) { d in
+                    d.conditions = [.intervalTimeOut]
+                    d.interval = 1
+                }
+                c.demux.unsubscribe(ts2)
+                let e2 = await events.next()
+                #expect(e2 == .negativeAcknowledgement(icc: "ICC1", transferSet: ts2.itemName), "\(String(describing: e2))")
+                try await c.stopTransfer(ts2)
+            }
+        }
+    }
+
     @Test func tagsAreReadAndSet() async throws {
         try await withTASE2Server { _, port in
             try await TASE2Client.withClient(Self.config(port)) { c in

@@ -458,7 +458,16 @@ final class ReportDemux: Sendable {
             }
         }
         if let ts = report.transferSet {
-            report.critical = state.withLock { $0.subscriptions[ts]?.transferSet.critical ?? false }
+            guard let critical = state.withLock({ $0.subscriptions[ts]?.transferSet.critical }) else {
+                // A transfer set this client never started (or forgot): NACK, do not pass it on.
+                logger.warning("report of a transfer set we did not start, \(ts); sending NACK")
+                await nack(ts)
+                return
+            }
+            report.critical = critical
+        } else if dataSet == nil {
+            logger.warning("report without Transfer_Set_Name or a known data set: dropped (nothing to NACK it by)")
+            return
         }
         if case .dropped = reports.yield(ReportDelivery(report: report, demux: self)), report.critical {
             let n = state.withLock { s in
@@ -469,11 +478,12 @@ final class ReportDemux: Sendable {
         }
     }
 
-    /// NACK (spec §5.2): the report names a data set we did not define with a transfer set.
-    func nack(_ ds: ObjectName) async {
+    /// NACK (spec §5.2) naming the transfer set, or the data set when that is all the report
+    /// names (as libtase2 does).
+    func nack(_ name: ObjectName) async {
         try? await association.send(InformationReport(
             .listOfVariable([VariableAccess(.domainSpecific(domain: icc, item: TASE2Names.transferReportNACK))]),
-            results: [.success(TASE2Names.objectNameData(ds))]))
+            results: [.success(TASE2Names.objectNameData(name))]))
     }
 
     /// The ACK of a critical report (with its time stamp when it had one).

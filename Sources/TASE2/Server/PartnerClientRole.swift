@@ -74,11 +74,21 @@ extension TASE2Server {
                 }
             }
             group.addTask {
-                for await r in client.transferReports {
+                // A critical report is acknowledged once its values are in `partnerValues`, the
+                // hosting program's stream, not when the role took it from the association.
+                var dropped = 0
+                for await d in client.deliveries {
+                    let r = d.report
                     for (name, result) in r.values {
-                        self.partnerValueContinuation.yield(PartnerValue(bilateralTable: table.id, name: name, result: result,
-                                                                         conditions: r.conditions, timeStamp: r.timeStamp))
+                        if case .dropped = self.partnerValueContinuation.yield(PartnerValue(bilateralTable: table.id, name: name, result: result,
+                                                                                            conditions: r.conditions, timeStamp: r.timeStamp)) {
+                            dropped += 1
+                            if dropped == 1 || dropped % 10_000 == 0 {
+                                log.error("partnerValues is full: the hosting program is not reading; oldest values dropped (\(dropped) so far)")
+                            }
+                        }
                     }
+                    if r.critical, let ts = r.transferSet { await d.demux.acknowledge(ts, timeStamp: r.timeStamp) }
                 }
             }
         }

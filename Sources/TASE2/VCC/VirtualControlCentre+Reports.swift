@@ -254,6 +254,16 @@ extension VirtualControlCentre {
             }
         }
         guard let kind else { return }
+        // A NACK may name the data set instead (libtase2 does when it cannot map the report to a
+        // transfer set): it concerns this partner's enabled transfer sets reporting that set.
+        if kind == TASE2Names.transferReportNACK, let target,
+           case let named = s.state.withLock({ st in st.enabled.values.filter { $0.dataSet == target }.map { ($0.key.icc, $0.name) } }), !named.isEmpty {
+            for (icc, tsName) in named {
+                logger.warning("partner sent a NACK", metadata: ["transferSet": "\(icc)/\(tsName)", "dataSet": "\(target)"])
+                eventContinuation.yield(.negativeAcknowledgement(icc: icc, transferSet: tsName))
+            }
+            return
+        }
         guard let target, case .domainSpecific(let d, let tsName) = target, let slot = pools[d]?.names.firstIndex(of: tsName) else {
             logger.warning("acknowledgement naming no transfer set ignored", metadata: ["partner": "\(s.partner)"])
             return
