@@ -139,6 +139,45 @@ struct CLITests {
         #expect(log.contains("transfer set disabled"), "\(log.suffix(800))")
     }
 
+    /// Browsing thousands of points shows its progress on a terminal (on stderr, rewritten in
+    /// place) and never in a pipe.
+    @Test(.enabled(if: Interop.requested, "needs the project's Python (pty) from scripts/setup-peers.sh"))
+    func browseShowsProgressOnATerminalOnly() async throws {
+        try Interop.requirePeers()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            vcc:
+              name: BIG
+              edition: "2000.08"
+              ap_title: 1.1.1.999.1
+              ae_qualifier: 12
+            bilateral_tables:
+              - id: BLT_BIG
+                icc: ICC1
+                partner: { ap_title: 1.1.1.999, ae_qualifier: 12 }
+                vcc_read: ["*"]
+                transfer_sets: 2
+            points_csv: big.csv
+
+            """.write(to: dir.appendingPathComponent("big.yaml"), atomically: true, encoding: .utf8)
+        try ("name,type,scope,value,quality,writable\n" + (1...3000).map { "P\($0),RealQ,ICC1,\($0),,false" }.joined(separator: "\n") + "\n")
+            .write(to: dir.appendingPathComponent("big.csv"), atomically: true, encoding: .utf8)
+        let server = try await DemoServer(extra: ["--config", dir.appendingPathComponent("big.yaml").path])
+        let p = try PeerProcess(Interop.python, [Interop.script("pty_run.py"), "--until", "TRANSFER SETS:", "--timeout", "60", "--",
+                                                 try Tase2Binary.path(), "browse", "--port", "\(server.port)"])
+        for await _ in p.lines {}
+        #expect(await p.wait(seconds: 90) == 0)
+        let out = (jsonObject(p.stdout)?["output"] as? String) ?? ""
+        #expect(out.contains("POINTS (3000)"), "\(out.suffix(400))")
+        #expect(out.range(of: #"\r\x{1B}\[2Kdescribing [0-9]+/[0-9]+"#, options: .regularExpression) != nil, "no progress: \(out.prefix(400))")
+        #expect(out.range(of: #"\r\x{1B}\[2Kreading [0-9]+/3000"#, options: .regularExpression) != nil)
+        let piped = try await tase2(["browse", "--port", "\(server.port)"], seconds: 90)
+        #expect(piped.status == 0 && !piped.err.contains("describing") && !(piped.out + piped.err).contains("\u{1B}"), "\(piped.err.suffix(300))")
+        _ = await server.stop()
+    }
+
     /// `tase2 probe` against the demo: every row passes, in the table and in the JSON.
     @Test func probeTheDemo() async throws {
         let server = try await DemoServer()
