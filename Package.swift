@@ -41,7 +41,9 @@ let package = Package(
         // TLS (IEC 62351-4), apart so that the rest does not wait for BoringSSL to build.
         .target(
             name: "TASE2TLS",
-            dependencies: ["MMSNIO", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: ["MMSNIO", "TASE2", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strict),
         .executableTarget(
             name: "tase2",
@@ -79,7 +81,7 @@ let package = Package(
         .testTarget(name: "TASE2Tests", dependencies: ["TASE2", "MMS", "MMSNIO", "BER", "TestSupport", "InteropFixture"], swiftSettings: strict),
         .testTarget(
             name: "TLSTests",
-            dependencies: ["TASE2TLS", "MMSNIO", "MMS", "InteropFixture", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: ["TASE2TLS", "TASE2", "MMSNIO", "MMS", "InteropFixture", "TestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             resources: [.copy("Fixtures")], swiftSettings: strict),
         // Against stacks we did not write (libiec61850, hat-drivers) and tshark; run by scripts/test-all.sh and in CI.
         .testTarget(

@@ -2,15 +2,21 @@ import Logging
 import MMSNIO
 import NIOCore
 import ServiceLifecycle
+import Foundation
 import TASE2
+import TASE2TLS
 
 /// Everything `tase2 serve` needs from the server, in one place so it is easy to adapt to the server's API.
 enum Serve {
     /// Runs the server (and, for the demo model, the simulator) until SIGINT or SIGTERM shuts it down gracefully.
-    static func run(_ configuration: TASE2Configuration, simulate: Bool, logger: Logger,
-                    tls: (@Sendable (any Channel) throws -> Void)? = nil) async throws {
-        let server = try TASE2Server(configuration: configuration, logger: logger, pipelinePrelude: tls)
+    /// Secure mode (TLS, the 62351-3 profile, certificates bound to tables) when the
+    /// configuration has `vcc.tls`.
+    static func run(_ configuration: TASE2Configuration, simulate: Bool, logger: Logger) async throws {
+        let server = configuration.vcc.tls != nil
+            ? try TASE2Server.secure(configuration: configuration, logger: logger)
+            : try TASE2Server(configuration: configuration, logger: logger)
         var services: [any Service] = [server]
+        if let tls = configuration.vcc.tls, !tls.crls.isEmpty { services.append(CRLReload(server: server, logger: logger)) }
         if simulate {
             let points = configuration.points.filter { !$0.writable }.compactMap { p in
                 server.handle(p.name, in: p.scope).map { (handle: $0, type: p.type) }
@@ -42,6 +48,32 @@ struct PartnerValueLog: Service {
                 case .failure(let e): value = "error \(e)"
                 }
                 logger.info("partner value", metadata: ["bilateralTable": "\(v.bilateralTable)", "point": "\(escaped("\(v.name)", quoted: false))", "value": "\(value)"])
+            }
+        }
+    }
+}
+
+/// SIGHUP reloads the CRLs (`vcc.tls.crls`): new associations are checked against them, the
+/// associations up are left alone. A file that does not load leaves the lists in force.
+struct CRLReload: Service {
+    let server: TASE2Server
+    let logger: Logger
+
+    func run() async throws {
+        let (hups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+        defer { source.cancel() }
+        await cancelWhenGracefulShutdown {
+            for await _ in hups {
+                do {
+                    try server.vcc.revocation.reload()
+                    logger.notice("CRLs reloaded", metadata: ["lists": "\(server.vcc.revocation.count)"])
+                } catch {
+                    logger.error("CRLs not reloaded, the previous lists stay in force: \(error)")
+                }
             }
         }
     }

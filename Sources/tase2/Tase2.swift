@@ -37,6 +37,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "TLS: PEM private key of the certificate.")
     var tlsKey: String?
 
+    @Option(name: .long, help: "TLS: PEM trust roots for partners' certificates (mutual authentication; repeatable).")
+    var tlsCa: [String] = []
+
+    @Option(name: .long, help: "TLS: a CRL file (PEM or DER) of a trust root; reloaded on SIGHUP (repeatable).")
+    var tlsCrl: [String] = []
+
+    @Flag(name: .long, help: "TLS without client certificates (a one-way test setup; IEC 62351-3 requires mutual authentication).")
+    var tlsNoClientAuth = false
+
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -70,19 +79,16 @@ struct ServeCommand: AsyncParsableCommand {
             configuration = DemoConfiguration.make()
         }
         if let host { configuration.vcc.host = host }
-        if let port { configuration.vcc.port = port } else if tlsCert != nil { configuration.vcc.port = TASE2TLS.port }
-        var tls: (@Sendable (any Channel) throws -> Void)?
         if let tlsCert {
             guard let tlsKey else { throw ValidationError("--tls-cert needs --tls-key") }
-            do {
-                let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
-                let key = try NIOSSLPrivateKey(file: tlsKey, format: .pem)
-                tls = try TASE2TLS.server(TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-            } catch {
-                printError("TLS: \(error)")
-                throw ExitCode.failure
+            guard !tlsCa.isEmpty || tlsNoClientAuth else {
+                throw ValidationError("secure mode verifies partners' certificates: give --tls-ca (or --tls-no-client-auth for a one-way test setup)")
             }
+            var t = TLSSettings(certificate: tlsCert, key: tlsKey, trustRoots: tlsCa, crls: tlsCrl)
+            t.requireClientCertificate = !tlsNoClientAuth
+            configuration.vcc.tls = t
         }
+        if let port { configuration.vcc.port = port } else if configuration.vcc.tls != nil && config == nil { configuration.vcc.port = TASE2TLS.port }
         do {
             try configuration.validate()
         } catch {
@@ -91,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logServed(configuration, source: config ?? "demo model (simulated values)", logger: logger)
         do {
-            try await Serve.run(configuration, simulate: simulate ?? (config == nil), logger: logger, tls: tls)
+            try await Serve.run(configuration, simulate: simulate ?? (config == nil), logger: logger)
         } catch let error as ConfigurationError {
             printError(error.description)
             throw ExitCode.failure

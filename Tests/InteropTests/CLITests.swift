@@ -201,17 +201,41 @@ struct CLITests {
     }
 
     @Test func overTLS() async throws {
+        // Secure mode verifies partners' certificates: without trust roots, a clear usage error.
         let fixtures = Interop.repoRoot.appendingPathComponent("Tests/TLSTests/Fixtures")
-        let cert = fixtures.appendingPathComponent("vcc-test.cert.pem").path
-        let key = fixtures.appendingPathComponent("vcc-test.key.pem").path
-        let server = try await DemoServer(extra: ["--tls-cert", cert, "--tls-key", key])
-        let port = "\(server.port)"
-        let read = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", cert, "ICC1/Bilateral_Table_ID"])
+        let selfSigned = fixtures.appendingPathComponent("vcc-test.cert.pem").path
+        let selfSignedKey = fixtures.appendingPathComponent("vcc-test.key.pem").path
+        let noRoots = try await tase2(["serve", "--port", "0", "--tls-cert", selfSigned, "--tls-key", selfSignedKey])
+        #expect(noRoots.status == 64 && noRoots.err.contains("give --tls-ca"), "\(noRoots.err)")
+        // One way (a test setup): the client checks the server, the server asks nothing.
+        let oneWay = try await DemoServer(extra: ["--tls-cert", selfSigned, "--tls-key", selfSignedKey, "--tls-no-client-auth"])
+        let read = try await tase2(["read", "--host", "localhost", "--port", "\(oneWay.port)", "--tls-ca", selfSigned, "ICC1/Bilateral_Table_ID"])
         #expect(read.status == 0 && read.out.contains("\"BLT_ICC1\""), "\(read.err)")
         // Without TLS the same server does not associate.
-        let plain = try await tase2(["read", "--port", port, "ICC1/Bilateral_Table_ID"], seconds: 20)
+        let plain = try await tase2(["read", "--port", "\(oneWay.port)", "ICC1/Bilateral_Table_ID"], seconds: 20)
         #expect(plain.status != 0)
-        _ = await server.stop()
+        _ = await oneWay.stop()
+
+        // Mutual authentication with the test PKI, a CRL, and a pinned server certificate.
+        let pki = TestPKI.path
+        let secure = try await DemoServer(extra: ["--tls-cert", pki("vcc.pem"), "--tls-key", pki("vcc.key"), "--tls-ca", pki("ca.pem"), "--tls-crl", pki("ca.crl.pem")])
+        let port = "\(secure.port)"
+        let mutual = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", pki("ca.pem"), "--tls-cert", pki("partner-a.pem"),
+                                      "--tls-key", pki("partner-a.key"), "ICC1/Bilateral_Table_ID"])
+        #expect(mutual.status == 0 && mutual.out.contains("\"BLT_ICC1\""), "\(mutual.err)")
+        let pinned = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-sha256", TestPKI.fingerprint("vcc"), "--tls-cert", pki("partner-a.pem"),
+                                      "--tls-key", pki("partner-a.key"), "ICC1/Bilateral_Table_ID"])
+        #expect(pinned.status == 0, "\(pinned.err)")
+        let wrongPin = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-sha256", TestPKI.fingerprint("partner-b"), "--tls-cert", pki("partner-a.pem"),
+                                        "--tls-key", pki("partner-a.key"), "ICC1/Bilateral_Table_ID"])
+        #expect(wrongPin.status == 1 && wrongPin.err.contains("CERTIFICATE_VERIFY_FAILED"), "\(wrongPin.err)")
+        let noCertificate = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", pki("ca.pem"), "ICC1/Bilateral_Table_ID"])
+        #expect(noCertificate.status == 1 && noCertificate.err.contains("CERTIFICATE_REQUIRED"), "\(noCertificate.err)")
+        let revoked = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", pki("ca.pem"), "--tls-cert", pki("revoked.pem"),
+                                       "--tls-key", pki("revoked.key"), "ICC1/Bilateral_Table_ID"])
+        #expect(revoked.status == 1 && revoked.err.contains("authentication failure"), "\(revoked.err)")
+        let log = await secure.stop()
+        #expect(log.contains("event=certificate-required") && log.contains("event=certificate-revoked") && log.contains("code=105"), "\(log.suffix(1500))")
     }
 
     /// The first command a newcomer runs must end in one line that says what to do, never a stack trace.

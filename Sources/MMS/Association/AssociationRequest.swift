@@ -19,6 +19,9 @@ public struct AssociationRequest: Hashable, Sendable {
     public var initiate: InitiateParameters
     /// The peer's address as the transport saw it (filled by the network layer), for logs.
     public var peerAddress: String?
+    /// The DER certificate the peer presented in the TLS handshake (IEC 62351-4), filled by the
+    /// network layer when the transport is TLS; nil on plain TCP or when it sent none.
+    public var peerCertificate: [UInt8]?
 
     public init(callingAPTitle: OID? = nil, callingAEQualifier: Int64? = nil, calledAPTitle: OID? = nil, calledAEQualifier: Int64? = nil,
                 callingTSEL: [UInt8]? = nil, calledTSEL: [UInt8]? = nil, callingSSEL: [UInt8]? = nil, calledSSEL: [UInt8]? = nil,

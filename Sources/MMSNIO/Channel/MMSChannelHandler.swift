@@ -63,6 +63,8 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Who waits for the connection to take writes again (report flow control).
     var writableWaiters: [CheckedContinuation<Void, Never>] = []
     var peerAddress = "?"
+    /// Asked for the TLS peer certificate when an AARQ arrives (server side).
+    var peerCertificate: (@Sendable (any Channel) -> [UInt8]?)?
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
     /// A read held back: the peer's answers pile up unread, or the serving loop is behind.
@@ -250,6 +252,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let write { emit(write, context) }
         case .requestAcceptance(var request):
             request.peerAddress = peerAddress
+            request.peerCertificate = peerCertificate?(context.channel)
             if let events {
                 deliver(.decide(request), to: events)
             } else {

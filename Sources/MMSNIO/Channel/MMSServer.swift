@@ -82,6 +82,9 @@ public final class MMSServer: Service, Sendable {
         public var pipelinePrelude: (@Sendable (any Channel) throws -> Void)?
         /// Told of every association once it is established (before any of its requests is served).
         public var onAssociation: (@Sendable (MMSAssociation) -> Void)?
+        /// The certificate the peer presented on this connection (DER), asked on the event loop
+        /// when its AARQ arrives (`TASE2TLS` supplies it), so the model can bind it to a partner.
+        public var peerCertificate: (@Sendable (any Channel) -> [UInt8]?)?
 
         public init(host: String = "0.0.0.0", port: Int = 102,
                     local: OSIAddress = OSIAddress(apTitle: [1, 1, 1, 999, 1], aeQualifier: 12),
@@ -225,6 +228,7 @@ public final class MMSServer: Service, Sendable {
             configuration: .init(local: configuration.local, limits: configuration.limits, timeouts: configuration.timeouts),
             associationID: id, limits: configuration.clientLimits, servesModel: true, logger: logger, eventLoop: child.eventLoop)
         let events = handler.makeEvents(eventLoop: child.eventLoop)
+        handler.peerCertificate = configuration.peerCertificate
         let onAssociation = configuration.onAssociation
         handler.registry = { [self] id, association in
             self.live.withLock { $0[id] = association }

@@ -303,9 +303,10 @@ private struct YAMLConfigReader {
         let m = try mapping(node, "vcc", allowed: [
             "name", "edition", "state_q_shape", "host", "port", "ap_title", "ae_qualifier", "vendor", "model", "revision",
             "open_mode", "max_pdu_size", "info_buffer_sizes", "blocks", "select_timeout", "critical_report_timeout",
-            "minimum_interval", "all_changes_queue_size", "open_mode_transfer_sets",
+            "minimum_interval", "all_changes_queue_size", "open_mode_transfer_sets", "tls",
         ])
         var v = VCCSettings()
+        if let n = m["tls"] { v.tls = try tls(n, "vcc.tls") }
         if let n = m["name"] { v.name = try string(n, "vcc.name") }
         if let n = m["edition"] {
             let s = try string(n, "vcc.edition")
@@ -356,7 +357,7 @@ private struct YAMLConfigReader {
         let m = try mapping(node, path, allowed: [
             "id", "icc", "partner", "local", "vcc_read", "vcc_write", "vcc_select", "vcc_operate", "vcc_get_tag", "vcc_set_tag",
             "check_back_ids", "transfer_sets", "max_data_sets", "max_data_set_members", "vcc_messages", "message_info_references",
-            "message_local_references", "partner_vcc",
+            "message_local_references", "partner_vcc", "certificate", "password",
         ])
         guard let idNode = m["id"] else { throw fail("\(path).id", node, "missing (the bilateral table ID)") }
         guard let iccNode = m["icc"] else { throw fail("\(path).icc", node, "missing (the partner's ICC domain name)") }
@@ -400,6 +401,48 @@ private struct YAMLConfigReader {
             }
         }
         if let n = m["partner_vcc"] { t.partnerVCC = try partnerVCC(n, "\(path).partner_vcc") }
+        if let n = m["certificate"] {
+            let c = try mapping(n, "\(path).certificate", allowed: ["sha256", "subject", "issuer"])
+            if let f = c["sha256"] {
+                let list = try notedStringList(f, "\(path).certificate.sha256")
+                for (i, text) in list.enumerated() {
+                    guard let normal = SHA256.normalizedFingerprint(text) else {
+                        throw fail("\(path).certificate.sha256[\(i)]", f, "'\(text)' is not a SHA-256 fingerprint (32 hex octets, as openssl x509 -fingerprint -sha256 prints)")
+                    }
+                    t.credentials.certificateSHA256.append(normal)
+                }
+            }
+            if let f = c["subject"] { t.credentials.certificateSubject = try nonEmpty(f, "\(path).certificate.subject") }
+            if let f = c["issuer"] { t.credentials.certificateIssuer = try nonEmpty(f, "\(path).certificate.issuer") }
+            guard t.credentials.requiresCertificate else {
+                throw fail("\(path).certificate", n, "names no certificate: give sha256, or subject (and issuer)")
+            }
+        }
+        if let n = m["password"] { t.credentials.password = try nonEmpty(n, "\(path).password") }
+        return t
+    }
+
+    /// `vcc.tls`: files are relative to the configuration file.
+    mutating func tls(_ node: Node, _ path: String) throws(ConfigurationError) -> TLSSettings {
+        let m = try mapping(node, path, allowed: ["certificate", "key", "trust_roots", "crls", "require_client_certificate", "expiry_warning_days"])
+        func file(_ n: Node, _ field: String) throws(ConfigurationError) -> String {
+            let rel = try nonEmpty(n, field)
+            return rel.hasPrefix("/") || baseDirectory == nil ? rel : "\(baseDirectory ?? ".")/\(rel)"
+        }
+        guard let c = m["certificate"] else { throw fail("\(path).certificate", node, "missing (PEM file of this VCC's certificate chain)") }
+        guard let k = m["key"] else { throw fail("\(path).key", node, "missing (PEM file of the certificate's private key)") }
+        var t = TLSSettings(certificate: try file(c, "\(path).certificate"), key: try file(k, "\(path).key"))
+        if let n = m["trust_roots"] {
+            for (i, item) in try sequence(n, "\(path).trust_roots").enumerated() { t.trustRoots.append(try file(item, "\(path).trust_roots[\(i)]")) }
+        }
+        if let n = m["crls"] {
+            for (i, item) in try sequence(n, "\(path).crls").enumerated() { t.crls.append(try file(item, "\(path).crls[\(i)]")) }
+        }
+        if let n = m["require_client_certificate"] { t.requireClientCertificate = try bool(n, "\(path).require_client_certificate") }
+        if let n = m["expiry_warning_days"] { t.expiryWarningDays = try integer(n, "\(path).expiry_warning_days", Int.self) }
+        if t.requireClientCertificate && t.trustRoots.isEmpty {
+            throw fail("\(path).trust_roots", node, "missing: secure mode verifies partners' certificates against these roots (or set require_client_certificate: false)")
+        }
         return t
     }
 

@@ -23,6 +23,8 @@ public struct TASE2Configuration: Hashable, Sendable {
 }
 
 public struct VCCSettings: Hashable, Sendable {
+    /// Secure mode: TLS with the IEC 62351-3 profile (nil: plain TCP).
+    public var tls: TLSSettings?
     public var name: String
     public var edition: Edition
     public var stateQShape: StateQShape
@@ -109,6 +111,8 @@ public struct BilateralTableConfig: Hashable, Sendable {
     public var vccSetTag: [String]?
     /// CheckBackName answered to this partner's selects, by device name (else the device's own).
     public var checkBackIDs: [String: Int16] = [:]
+    /// What the partner must prove: its certificate and ACSE password (secure ICCP, IEC 62351-4).
+    public var credentials = PartnerCredentials()
     /// DS transfer sets in this ICC.
     public var transferSets: Int
     /// Most data sets the partner may define (its ICC and association scope together), and

@@ -25,7 +25,8 @@ public final class TASE2Server: Service, Sendable {
     /// `pipelinePrelude` puts handlers in front of each connection (TLS: `TASE2TLS.server`).
     public init(configuration: TASE2Configuration, logger: Logger = Logger(label: "freetase2.tase2"),
                 pipelinePrelude: (@Sendable (any Channel) throws -> Void)? = nil, clock: TASE2Clock = .system,
-                deviceHandler: any DeviceHandler = AcceptingDeviceHandler(), timeouts: MMSTimeouts = MMSTimeouts()) throws {
+                deviceHandler: any DeviceHandler = AcceptingDeviceHandler(), timeouts: MMSTimeouts = MMSTimeouts(),
+                peerCertificate: (@Sendable (any Channel) -> [UInt8]?)? = nil) throws {
         self.timeouts = timeouts
         vcc = try VirtualControlCentre(configuration: configuration, logger: logger, clock: clock, deviceHandler: deviceHandler)
         let v = configuration.vcc
@@ -35,6 +36,7 @@ public final class TASE2Server: Service, Sendable {
             host: v.host, port: v.port, local: OSIAddress(apTitle: v.apTitle, aeQualifier: v.aeQualifier),
             limits: MMSLimits(maxPDUSize: v.maxPDUSize))
         mmsConfig.pipelinePrelude = pipelinePrelude
+        mmsConfig.peerCertificate = peerCertificate
         mmsConfig.timeouts = timeouts
         let c = establishedContinuation
         mmsConfig.onAssociation = { c.yield($0) }

@@ -16,6 +16,8 @@ public struct PointWrite: Hashable, Sendable {
 /// Things about transfer sets the hosting program should hear.
 public enum TASE2Event: Hashable, Sendable {
     case criticalReportAcknowledged(icc: String, transferSet: String)
+    /// A refused handshake or association (IEC 62351-14 style), after the rate limit.
+    case security(SecurityEvent)
     /// No acknowledgement within the critical-report time-out: the partner may have missed data.
     case criticalReportNotAcknowledged(icc: String, transferSet: String, timeStamp: Int32)
     case negativeAcknowledgement(icc: String, transferSet: String)
@@ -63,6 +65,10 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     /// What the hosting program should hear about transfer sets (acknowledgements, time-outs, NACKs).
     public let events: AsyncStream<TASE2Event>
     let eventContinuation: AsyncStream<TASE2Event>.Continuation
+    /// Security events, logged once per address and kind per minute (and on `events`).
+    public let securityLog: SecurityEventLog
+    /// CRLs of secure mode (`vcc.tls.crls`); `reload()` on SIGHUP.
+    public let revocation: RevocationLists
     /// Partners' operations of devices, as they happen.
     public let deviceOperations: AsyncStream<DeviceOperation>
     let deviceContinuation: AsyncStream<DeviceOperation>.Continuation
@@ -78,6 +84,10 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
         (pointWrites, writes) = AsyncStream.makeStream(of: PointWrite.self, bufferingPolicy: .bufferingNewest(10_000))
         (events, eventContinuation) = AsyncStream.makeStream(of: TASE2Event.self, bufferingPolicy: .bufferingNewest(10_000))
         (deviceOperations, deviceContinuation) = AsyncStream.makeStream(of: DeviceOperation.self, bufferingPolicy: .bufferingNewest(10_000))
+        let ec = eventContinuation
+        securityLog = SecurityEventLog(logger: logger, clock: clock.monotonic, sink: { ec.yield(.security($0)) })
+        revocation = RevocationLists(files: configuration.vcc.tls?.crls ?? [])
+        try revocation.reload()
         let v = configuration.vcc
         blocks = ConformanceBlocks(v.advertisedBlocks(devices: !configuration.devices.isEmpty))
 
@@ -160,13 +170,13 @@ public final class VirtualControlCentre: VirtualManufacturingDevice {
     public func accept(_ request: AssociationRequest) async -> AssociationDecision {
         let table = table(for: request)
         guard table != nil || (tables.isEmpty && configuration.vcc.openMode) else {
-            logger.notice("association refused: no bilateral table for the partner", metadata: [
-                "callingAPTitle": "\(request.callingAPTitle.map { "\($0)" } ?? "-")",
-                "callingAEQualifier": "\(request.callingAEQualifier.map { "\($0)" } ?? "-")",
-                "peer": "\(request.peerAddress ?? "?")",
-            ])
+            // Rate-limited: a scan of AP-titles or selectors gives a line per address per minute.
+            securityLog.record(SecurityEvent(.unknownPartner, peer: request.peerAddress ?? "?",
+                                             reason: "association refused: no bilateral table for AP-title \(request.callingAPTitle.map { "\($0)" } ?? "-") "
+                                                 + "AE-qualifier \(request.callingAEQualifier.map { "\($0)" } ?? "-"); AARE rejected (calling AP-title not recognized)"))
             return .reject(.callingAPTitleNotRecognized)
         }
+        if let refusal = securityRefusal(request, table: table) { return .reject(refusal) }
         let ours = Int(configuration.vcc.maxPDUSize)
         let pdu = min(request.initiate.localDetail.map(Int.init) ?? ours, ours)
         let session = makeSession(table: table, maxPDUSize: pdu, partner: request.callingAPTitle.map { "\($0)" } ?? request.peerAddress ?? "?")

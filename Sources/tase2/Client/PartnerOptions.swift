@@ -24,6 +24,14 @@ struct PartnerOptions: ParsableArguments {
     var remoteAeQualifier: Int64 = 12
     @Option(name: .long, help: "TLS (IEC 62351-4): PEM certificate(s) to trust for the remote VCC.")
     var tlsCa: String?
+    @Option(name: .long, help: "TLS: our PEM certificate chain, for the partner's mutual authentication (with --tls-key).")
+    var tlsCert: String?
+    @Option(name: .long, help: "TLS: the private key of --tls-cert.")
+    var tlsKey: String?
+    @Option(name: .long, help: "TLS: trust exactly the server certificate with this SHA-256 fingerprint (instead of --tls-ca).")
+    var tlsSha256: String?
+    @Option(name: .long, help: "ACSE password (IEC 62351-4 authentication, mechanism 2.2.3.1) the partner's table expects.")
+    var password: String?
     @Option(name: .long, help: "Most names one GetNameList may return (all pages); a partner that sends more is an error.")
     var maxNames: Int = MMSClientLimits().maxNames
     @Option(name: .long, help: "Seconds one request may wait for its answer.")
@@ -93,9 +101,22 @@ struct PartnerOptions: ParsableArguments {
         config.timeouts.release = .nanoseconds(Int64(min(requestTimeout, 10) * 1e9))
         config.connectTimeout = .nanoseconds(Int64(max(requestTimeout, 10) * 1e9))
         config.clientLimits.maxNames = maxNames
-        guard let tlsCa else { return config }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tlsCa))
+        config.authentication = password.map { .charString($0) }
+        guard tlsCa != nil || tlsCert != nil || tlsSha256 != nil else { return config }
+        var tls: TLSConfiguration
+        if let tlsCert {
+            guard let tlsKey else { throw ValidationError("--tls-cert needs --tls-key") }
+            tls = try SecureProfile(certificateFile: tlsCert, keyFile: tlsKey, trustRootFiles: tlsCa.map { [$0] } ?? []).clientConfiguration()
+        } else {
+            tls = TLSConfiguration.makeClientConfiguration()
+            tls.minimumTLSVersion = .tlsv12
+            if let tlsCa { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(tlsCa)) }
+        }
+        if let tlsSha256 {
+            var c = config
+            c.pipelinePrelude = try TASE2TLS.client(tls, serverHostname: host, pinnedSHA256: tlsSha256)
+            return c
+        }
         return try config.withTLS(tls, serverHostname: host)
     }
 

@@ -1,0 +1,205 @@
+import BER
+import Foundation
+import Logging
+import MMS
+import MMSNIO
+import NIOSSL
+import OSI
+import TASE2
+import TASE2TLS
+import Testing
+import TestSupport
+
+extension TestPKI {
+    /// Our VCC in secure mode: BLT_A binds partner A's certificate by fingerprint and a
+    /// password; BLT_B binds partner B by subject and issuer.
+    static func configuration() -> TASE2Configuration {
+        var c = TASE2Configuration()
+        c.vcc.host = "127.0.0.1"
+        c.vcc.port = 0
+        var tls = TLSSettings(certificate: path("vcc.pem"), key: path("vcc.key"), trustRoots: [path("ca.pem")], crls: [path("ca.crl.pem")])
+        tls.expiryWarningDays = 30
+        c.vcc.tls = tls
+        var a = BilateralTableConfig(id: "BLT_A", icc: "ICC1", partnerAPTitle: [1, 1, 1, 999], partnerAEQualifier: 12, vccRead: ["*"], transferSets: 1)
+        a.credentials = PartnerCredentials(certificateSHA256: [SHA256.normalizedFingerprint(fingerprint("partner-a")) ?? "?"], password: "secret-a")
+        var b = BilateralTableConfig(id: "BLT_B", icc: "ICC2", partnerAPTitle: [1, 1, 1, 888], partnerAEQualifier: 12, vccRead: ["*"], transferSets: 1)
+        b.credentials = PartnerCredentials(certificateSubject: "partner-b", certificateIssuer: "FreeTase2 Test CA")
+        c.bilateralTables = [a, b]
+        c.points = [PointConfig(name: "Line1_MW", type: .realQ, scope: .vcc, initial: .real(12.5))]
+        return c
+    }
+
+    /// A client in secure mode with `certificate` (nil: none), as AP-title `apTitle`.
+    static func client(_ port: Int, certificate: String?, apTitle: OID = [1, 1, 1, 999], password: String? = "secret-a") throws -> MMSClient.Configuration {
+        var c = MMSClient.Configuration(host: "127.0.0.1", port: port)
+        c.local = OSIAddress(apTitle: apTitle, aeQualifier: 12)
+        c.authentication = password.map { .charString($0) }
+        c.timeouts = MMSTimeouts(associate: .seconds(5))
+        var tls: TLSConfiguration
+        if let certificate {
+            tls = try SecureProfile(certificateFile: path("\(certificate).pem"), keyFile: path("\(certificate).key"), trustRootFiles: [path("ca.pem")])
+                .clientConfiguration()
+        } else {
+            tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path("ca.pem")))
+        }
+        return try c.withTLS(tls, serverHostname: "localhost")
+    }
+}
+
+@Suite("Secure ICCP: the 62351-3 profile, certificates bound to tables, CRLs, ACSE passwords", .timeLimit(.minutes(2)), .serialized)
+struct SecureICCPTests {
+    /// Runs `body` with our VCC in secure mode and an iterator over its security events.
+    func withSecureServer(_ body: (TASE2Server, Int) async throws -> Void) async throws {
+        var logger = Logger(label: "test.secure")
+        logger.logLevel = .critical
+        let server = try TASE2Server.secure(configuration: TestPKI.configuration(), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.localAddress().port ?? 0
+            defer { server.shutdown() }
+            try await body(server, port)
+            server.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    /// The next security event on `events`.
+    func nextSecurityEvent(_ events: inout AsyncStream<TASE2Event>.AsyncIterator) async -> SecurityEvent? {
+        while let e = await events.next() { if case .security(let s) = e { return s } }
+        return nil
+    }
+
+    @Test func theRightCertificateAndPasswordAssociate() async throws {
+        try await withSecureServer { _, port in
+            let a = try await MMSClient.connect(try TestPKI.client(port, certificate: "partner-a"))
+            #expect(try await a.read(.domainSpecific(domain: "ICC1", item: "Bilateral_Table_ID")) == .visibleString("BLT_A"))
+            try await a.conclude()
+            // Partner B is bound by subject and issuer, and needs no password.
+            let b = try await MMSClient.connect(try TestPKI.client(port, certificate: "partner-b", apTitle: [1, 1, 1, 888], password: nil))
+            #expect(try await b.read(.domainSpecific(domain: "ICC2", item: "Bilateral_Table_ID")) == .visibleString("BLT_B"))
+            try await b.conclude()
+        }
+    }
+
+    enum Refusal: String, CaseIterable, Sendable {
+        case noClientCertificate, unknownCA, expired, revoked, certificateOfAnotherTable, wrongPassword, noPassword
+
+        var certificate: String? {
+            switch self {
+            case .noClientCertificate: return nil
+            case .unknownCA: return "rogue"
+            case .expired: return "expired"
+            case .revoked: return "revoked"
+            case .certificateOfAnotherTable: return "partner-b"  // with partner A's AP-title
+            case .wrongPassword, .noPassword: return "partner-a"
+            }
+        }
+        var password: String? { self == .wrongPassword ? "wrong" : self == .noPassword ? nil : "secret-a" }
+        var kind: SecurityEvent.Kind {
+            switch self {
+            case .noClientCertificate: return .certificateRequired
+            case .unknownCA: return .certificateNotTrusted
+            case .expired: return .certificateExpired
+            case .revoked: return .certificateRevoked
+            case .certificateOfAnotherTable: return .certificateMismatch
+            case .wrongPassword: return .authenticationFailed
+            case .noPassword: return .authenticationRequired
+            }
+        }
+    }
+
+    /// Each refusal: the connect fails with a clear error, and the server records the event with its code.
+    @Test(arguments: Refusal.allCases)
+    func refusedWithItsSecurityEvent(_ r: Refusal) async throws {
+        let (label, certificate, apTitle, password, kind) = (r.rawValue, r.certificate, [1, 1, 1, 999] as OID, r.password, r.kind)
+        try await withSecureServer { server, port in
+            var events = server.events.makeAsyncIterator()
+            let refused = await #expect(throws: MMSAssociationError.self, "\(label)") {
+                _ = try await MMSClient.connect(try TestPKI.client(port, certificate: certificate, apTitle: apTitle, password: password))
+            }
+            let e = await nextSecurityEvent(&events)
+            #expect(e?.kind == kind, "\(label): \(String(describing: e)); client saw \(String(describing: refused))")
+            #expect(e?.peer.contains("127.0.0.1") == true)
+            if [.certificateRevoked, .certificateMismatch, .authenticationFailed].contains(kind) {
+                // Refused at the ACSE level, after the handshake: the AARE names the reason.
+                #expect("\(String(describing: refused))".contains("authentication failure"), "\(String(describing: refused))")
+            }
+            if kind == .authenticationRequired {
+                #expect("\(String(describing: refused))".contains("authentication required"), "\(String(describing: refused))")
+            }
+        }
+    }
+
+    /// A brute force from one address is one logged event per minute, not one per attempt.
+    @Test func repeatedFailuresFromOneAddressAreRateLimited() async throws {
+        try await withSecureServer { server, port in
+            var events = server.events.makeAsyncIterator()
+            for i in 0..<6 {
+                await #expect(throws: MMSAssociationError.self) {
+                    _ = try await MMSClient.connect(try TestPKI.client(port, certificate: "partner-a", password: "guess-\(i)"))
+                }
+            }
+            // The one event that passed the limit, then (for contrast) a different kind, which does.
+            #expect(await nextSecurityEvent(&events)?.kind == .authenticationFailed)
+            await #expect(throws: MMSAssociationError.self) {
+                _ = try await MMSClient.connect(try TestPKI.client(port, certificate: "partner-b", password: "secret-a"))
+            }
+            #expect(await nextSecurityEvent(&events)?.kind == .certificateMismatch, "the five repeats were suppressed")
+        }
+    }
+
+    /// `openssl s_client`, a TLS stack we did not write: TLS 1.0 and 1.1 are refused, a CBC-only
+    /// offer is refused, TLS 1.2 with ECDHE-AES-GCM and TLS 1.3 are accepted, and the server
+    /// asks for a client certificate naming its CA.
+    @Test func opensslSeesTheProfile() async throws {
+        try await withSecureServer { _, port in
+            func sClient(_ args: [String]) async -> (status: Int32, out: String) {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                p.arguments = ["openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost",
+                               "-CAfile", TestPKI.path("ca.pem"), "-cert", TestPKI.path("partner-a.pem"), "-key", TestPKI.path("partner-a.key")] + args
+                let out = Pipe()
+                p.standardOutput = out
+                p.standardError = out
+                p.standardInput = FileHandle.nullDevice
+                var env = ProcessInfo.processInfo.environment
+                env["OPENSSL_CONF"] = "/dev/null"
+                p.environment = env
+                do { try p.run() } catch { return (-1, "\(error)") }
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+            }
+            // SECLEVEL=0 lets this OpenSSL offer the old versions at all: the refusal is ours.
+            for old in ["-tls1", "-tls1_1"] {
+                let r = await sClient([old, "-cipher", "DEFAULT@SECLEVEL=0"])
+                #expect(r.status != 0 && !r.out.contains("Cipher is ECDHE"), "\(old) was accepted: \(r.out.suffix(600))")
+            }
+            let cbc = await sClient(["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA"])
+            #expect(cbc.status != 0 && !cbc.out.contains("Cipher is ECDHE") && !cbc.out.contains("Cipher is AES"), "a CBC-only offer was accepted: \(cbc.out.suffix(600))")
+            let gcm = await sClient(["-tls1_2"])
+            #expect(gcm.out.contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256") || gcm.out.contains("Cipher is ECDHE-ECDSA-AES256-GCM-SHA384"), "\(gcm.out.suffix(800))")
+            #expect(gcm.out.contains("Acceptable client certificate CA names") && gcm.out.contains("FreeTase2 Test CA"), "\(gcm.out.prefix(1500))")
+            let v13 = await sClient(["-tls1_3"])
+            #expect(v13.out.contains("TLSv1.3"), "\(v13.out.suffix(600))")
+        }
+    }
+
+    @Test func certificatesAndCRLsAreReadWithOurBERReader() throws {
+        let a = try #require(try X509Certificate.load(file: TestPKI.path("partner-a.pem")).first)
+        #expect(a.subjectCommonNames == ["partner-a"] && a.issuerCommonNames == ["FreeTase2 Test CA"])
+        #expect(a.sha256Fingerprint == SHA256.normalizedFingerprint(TestPKI.fingerprint("partner-a")))
+        let expired = try #require(try X509Certificate.load(file: TestPKI.path("expired.pem")).first)
+        #expect(expired.notAfter == 1_577_923_200)  // 2020-01-02T00:00:00Z
+        let revoked = try #require(try X509Certificate.load(file: TestPKI.path("revoked.pem")).first)
+        for file in ["ca.crl.pem", "ca.crl.der"] {
+            let crl = try #require(try CertificateRevocationList.load(file: TestPKI.path(file)).first)
+            #expect(crl.revokes(revoked) && !crl.revokes(a), "\(file)")
+        }
+        // SHA-256 itself, against FIPS 180-4's examples.
+        #expect(SHA256.fingerprint(Array("abc".utf8)).hasPrefix("BA:78:16:BF:8F:01:CF:EA"))
+        #expect(SHA256.fingerprint([]).hasPrefix("E3:B0:C4:42:98:FC:1C:14"))
+        #expect(SHA256.fingerprint(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).hasPrefix("24:8D:6A:61:D2:06:38:B8"))
+    }
+}
