@@ -85,6 +85,7 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: strict),
         // Against stacks we did not write (libiec61850, hat-drivers) and tshark; run by scripts/test-all.sh and in CI.
         .testTarget(
-            name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture", "TASE2"], swiftSettings: strict),
+            name: "InteropTests", dependencies: ["MMSNIO", "MMS", "OSI", "BER", "TestSupport", "InteropFixture", "TASE2", "TASE2TLS",
+                                                 .product(name: "NIOSSL", package: "swift-nio-ssl")], swiftSettings: strict),
     ]
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates the certificates the secure-ICCP tests use, into DIR (created): a CA, this VCC
 # (localhost / 127.0.0.1), partners A and B, partner A's certificate from another CA, an
-# expired one, a revoked one and the CA's CRL listing it. Test material only: throwaway keys.
+# expired one, a revoked one and the CA's CRL listing it (ca.crl.pem, and DER; ca.crl0.pem is the
+# CRL from before the revocation). Test material only: throwaway keys.
 # Usage: scripts/test-pki.sh DIR
 set -euo pipefail
 dir=${1:?usage: test-pki.sh DIR}
@@ -56,6 +57,7 @@ issue ca partner-b partner-b
 issue rogue-ca rogue partner-a
 issue ca expired partner-a -startdate 20200101000000Z -enddate 20200102000000Z
 issue ca revoked partner-a
+openssl ca -config ca.cnf -gencrl -out ca.crl0.pem 2>/dev/null   # before the revocation: revokes nothing
 openssl ca -config ca.cnf -revoke revoked.pem 2>/dev/null
 openssl ca -config ca.cnf -gencrl -out ca.crl.pem 2>/dev/null
 openssl ca -config ca.cnf -gencrl -out ca.crl.der 2>/dev/null && openssl crl -in ca.crl.der -outform DER -out ca.crl.der

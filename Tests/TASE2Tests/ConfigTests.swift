@@ -146,6 +146,41 @@ private func temporaryDirectory() throws -> URL {
 
     // MARK: Errors: file, line and field
 
+    /// Secure mode in YAML: the `tls:` section (files relative to the configuration) and the
+    /// credentials a table binds to its partner; mistakes named by file, line and field.
+    @Test func secureModeKeys() throws {
+        let yaml = """
+            vcc:
+              port: 3782
+              tls:
+                certificate: certs/vcc.pem
+                key: certs/vcc.key
+                trust_roots: [certs/ca.pem]
+                crls: [certs/ca.crl]
+            bilateral_tables:
+              - id: BLT_ICC1
+                icc: ICC1
+                partner: { ap_title: 1.1.1.999, ae_qualifier: 12 }
+                vcc_read: ["*"]
+                password: s3cret
+                certificate: { sha256: ["fa:06:71:ac:76:60:62:2b:e7:9b:74:1b:db:29:7e:89:f3:c9:b5:a0:a3:db:35:c8:6d:41:07:2c:68:ef:03:1e"] }
+
+            """
+        let c = try ConfigLoader.load(yaml: yaml, file: "vcc.yaml", baseDirectory: "/etc/iccp")
+        let tls = try #require(c.vcc.tls)
+        #expect(tls.certificate == "/etc/iccp/certs/vcc.pem" && tls.trustRoots == ["/etc/iccp/certs/ca.pem"] && tls.crls == ["/etc/iccp/certs/ca.crl"])
+        #expect(tls.requireClientCertificate)
+        let t = try #require(c.bilateralTables.first)
+        #expect(t.credentials.certificateSHA256 == ["FA:06:71:AC:76:60:62:2B:E7:9B:74:1B:DB:29:7E:89:F3:C9:B5:A0:A3:DB:35:C8:6D:41:07:2C:68:EF:03:1E"])
+        #expect(t.credentials.password == "s3cret")
+        let badPrint = expectError(yaml.replacingOccurrences(of: "fa:06:71", with: "zz:06:71"), line: 14, field: "bilateral_tables[0].certificate.sha256[0]")
+        #expect(badPrint?.message.contains("is not a SHA-256 fingerprint") == true)
+        let noRoots = expectError(yaml.replacingOccurrences(of: "    trust_roots: [certs/ca.pem]\n", with: ""), line: 4, field: "vcc.tls.trust_roots")
+        #expect(noRoots?.message.contains("require_client_certificate: false") == true, "\(String(describing: noRoots))")
+        expectError(yaml.replacingOccurrences(of: "    certificate: { sha256:", with: "    certificate: { sha1:"), line: 14, field: "bilateral_tables[0].certificate.sha1")
+        expectError(yaml.replacingOccurrences(of: "    password: s3cret", with: "    password: \"\""), line: 13, field: "bilateral_tables[0].password")
+    }
+
     @Test func badOID() {
         expectError(edited("ap_title: 1.1.1.999,", "ap_title: 1.x.1,"), line: 7, field: "bilateral_tables[0].partner.ap_title")
     }

@@ -186,6 +186,42 @@ struct SecureICCPTests {
         }
     }
 
+    /// A CRL reload (what SIGHUP does in `tase2 serve`) applies to new associations and leaves
+    /// those up alone: the revoked certificate associates under the old list, is refused under
+    /// the new one, and its first association stays open.
+    @Test func reloadedCRLsApplyToNewAssociationsOnly() async throws {
+        let work = TestPKI.directory.appendingPathComponent("reload-\(UUID().uuidString).crl.pem").path
+        try FileManager.default.copyItem(atPath: TestPKI.path("ca.crl0.pem"), toPath: work)
+        var c = TestPKI.configuration()
+        c.vcc.tls?.crls = [work]
+        c.bilateralTables[0].credentials = PartnerCredentials()  // any certificate of the CA, no password
+        var logger = Logger(label: "test.secure")
+        logger.logLevel = .critical
+        let server = try TASE2Server.secure(configuration: c, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.localAddress().port ?? 0
+            defer { server.shutdown() }
+            let before = try await MMSClient.connect(try TestPKI.client(port, certificate: "revoked", password: nil))
+            #expect(try await before.read(.domainSpecific(domain: "ICC1", item: "Bilateral_Table_ID")) == .visibleString("BLT_A"))
+            try FileManager.default.removeItem(atPath: work)
+            try FileManager.default.copyItem(atPath: TestPKI.path("ca.crl.pem"), toPath: work)
+            try server.vcc.revocation.reload()
+            await #expect(throws: MMSAssociationError.self) {
+                _ = try await MMSClient.connect(try TestPKI.client(port, certificate: "revoked", password: nil))
+            }
+            #expect(before.isOpen)
+            #expect(try await before.read(.domainSpecific(domain: "ICC1", item: "Bilateral_Table_ID")) == .visibleString("BLT_A"))
+            try await before.conclude()
+            // A list that does not load leaves the one in force.
+            try "not a CRL".write(toFile: work, atomically: true, encoding: .utf8)
+            #expect(throws: ConfigurationError.self) { try server.vcc.revocation.reload() }
+            #expect(server.vcc.revocation.count == 1)
+            server.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
     @Test func certificatesAndCRLsAreReadWithOurBERReader() throws {
         let a = try #require(try X509Certificate.load(file: TestPKI.path("partner-a.pem")).first)
         #expect(a.subjectCommonNames == ["partner-a"] && a.issuerCommonNames == ["FreeTase2 Test CA"])
