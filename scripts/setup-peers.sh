@@ -3,6 +3,7 @@
 #   - a git-ignored Python venv at .venv (repo root) with pyiec61850-ng
 #     (libiec61850 C MMS stack) and hat-drivers (pure-Python MMS)
 #   - tshark (Debian package) for the wire check
+#   - openssl (Debian package) for the secure-ICCP tests' certificates and `openssl s_client`
 # Fails (non-zero exit) on any error.
 #
 # Its one line on stdout is the venv's Python path, for `PY="$(scripts/setup-peers.sh)"`:
@@ -51,19 +52,21 @@ if not libs:
     raise SystemExit('libiec61850 shared library is not loaded')
 PYEOF
 
-    if ! command -v tshark >/dev/null 2>&1; then
-        log "installing tshark"
-        export DEBIAN_FRONTEND=noninteractive
-        # A machine that never ran `apt-get update` has empty lists: apt has no candidate to
-        # install (`apt-cache show` is not enough: a package once removed is still known from
-        # dpkg's status). Update first in that case, then install.
-        if ! apt-cache policy tshark 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-            log "tshark unknown to apt: running apt-get update"
-            as_root apt-get update
+    for tool in tshark openssl; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            log "installing $tool"
+            export DEBIAN_FRONTEND=noninteractive
+            # A machine that never ran `apt-get update` has empty lists: apt has no candidate to
+            # install (`apt-cache show` is not enough: a package once removed is still known from
+            # dpkg's status). Update first in that case, then install.
+            if ! apt-cache policy "$tool" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+                log "$tool unknown to apt: running apt-get update"
+                as_root apt-get update
+            fi
+            as_root apt-get install -y --no-install-recommends "$tool"
+            command -v "$tool" >/dev/null 2>&1 || { log "$tool still missing after install"; exit 1; }
         fi
-        as_root apt-get install -y --no-install-recommends tshark
-        command -v tshark >/dev/null 2>&1 || { log "tshark still missing after install"; exit 1; }
-    fi
+    done
 
     log "peers ready"
 }

@@ -103,6 +103,37 @@ extension TASE2TLS {
         }
     }
 
+    /// What TLS negotiated on a client channel: the version and the server's certificate
+    /// (swift-nio-ssl does not expose the cipher suite). nil on plain TCP.
+    @Sendable public static func session(_ channel: any Channel) -> (version: String, peerCertificate: [UInt8]?)? {
+        guard let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self) else { return nil }
+        let version: String
+        switch h.tlsVersion {
+        case .tlsv13?: version = "TLSv1.3"
+        case .tlsv12?: version = "TLSv1.2"
+        case .tlsv11?: version = "TLSv1.1"
+        case .tlsv1?: version = "TLSv1.0"
+        default: version = "unknown"
+        }
+        return (version, try? h.peerCertificate?.toDERBytes())
+    }
+
+    /// The probe's row for the transport (`tase2 probe`): TLS version, the server's certificate
+    /// and its expiry; FAIL below TLS 1.2 or within 30 days of expiry, N/A on plain TCP.
+    public static func probeRow(_ a: MMSAssociation) async -> ProbeRow {
+        guard let s = await a.transport(TASE2TLS.session) ?? nil else {
+            return ProbeRow(block: nil, "TLS (IEC 62351-3)", .notApplicable, "plain TCP (no TLS)")
+        }
+        guard let der = s.peerCertificate, let c = try? X509Certificate(der: der) else {
+            return ProbeRow(block: nil, "TLS (IEC 62351-3)", .fail, "\(s.version), no server certificate")
+        }
+        let days = Int(((c.notAfter - currentTime()) / 86_400).rounded(.down))
+        let evidence = "\(s.version); server CN \(c.subjectCommonNames.joined(separator: ",")) issued by CN \(c.issuerCommonNames.joined(separator: ",")), "
+            + "expires \(ISO8601.format(secondsSince1970: Int64(c.notAfter))) (\(days) days), SHA-256 \(c.sha256Fingerprint)"
+        let ok = (s.version == "TLSv1.2" || s.version == "TLSv1.3") && days >= 30
+        return ProbeRow(block: nil, "TLS (IEC 62351-3)", ok ? .pass : .fail, evidence + (days < 30 ? "; expires within 30 days" : ""))
+    }
+
     /// The DER certificate the peer presented on `channel` (for `TASE2Server(peerCertificate:)`).
     @Sendable public static func peerCertificate(_ channel: any Channel) -> [UInt8]? {
         guard let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) else { return nil }

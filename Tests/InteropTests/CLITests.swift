@@ -184,14 +184,14 @@ struct CLITests {
         let port = "\(server.port)"
         let table = try await tase2(["probe", "127.0.0.1", "--port", port, "--allow-control", "--wait", "5"], seconds: 60)
         #expect(table.status == 0, "\(table.out) \(table.err)")
-        #expect(table.out.contains("17 PASS, 0 FAIL, 0 N/A"), "\(table.out)")
+        #expect(table.out.contains("17 PASS, 0 FAIL, 1 N/A") && table.out.range(of: #"TLS \(IEC 62351-3\) +N/A +plain TCP \(no TLS\)"#, options: .regularExpression) != nil, "\(table.out)")
         #expect(table.out.range(of: #"\n5 +select returns a CheckBackName +PASS +ICC1/Breaker_1_Ctl_SBO = 1\n"#, options: .regularExpression) != nil, "\(table.out)")
         let json = try await tase2(["probe", "--port", port, "--json", "--wait", "5"], seconds: 60)
         let o = try #require(jsonObject(json.out), "\(json.out) \(json.err)")
         let rows = try #require(o["rows"] as? [[String: Any]])
         let checks = rows.map { ($0["check"] as? String ?? "", $0["result"] as? String ?? "") }
         // Without --allow-control block 5 is not tried; everything else passes.
-        #expect(checks.filter { $0.1 == "PASS" }.count == 14 && checks.count == 15 && checks.contains { $0 == ("device control", "N/A") }, "\(checks)")
+        #expect(checks.filter { $0.1 == "PASS" }.count == 14 && checks.count == 16 && checks.contains { $0 == ("device control", "N/A") }, "\(checks)")
         #expect(Set(checks.map(\.0)).isSuperset(of: ["association check", "TASE2_Version", "Supported_Features", "points read and typed",
                                                      "data set define / read / delete", "Next_DSTransfer_Set", "interval reports",
                                                      "report special members", "integrity reports", "report by exception",
@@ -234,6 +234,14 @@ struct CLITests {
         let revoked = try await tase2(["read", "--host", "localhost", "--port", port, "--tls-ca", pki("ca.pem"), "--tls-cert", pki("revoked.pem"),
                                        "--tls-key", pki("revoked.key"), "ICC1/Bilateral_Table_ID"])
         #expect(revoked.status == 1 && revoked.err.contains("authentication failure"), "\(revoked.err)")
+        // The probe reports the transport: version, the server's certificate and its expiry.
+        let probe = try await tase2(["probe", "localhost", "--port", port, "--json", "--wait", "2", "--tls-ca", pki("ca.pem"), "--tls-cert", pki("partner-a.pem"),
+                                     "--tls-key", pki("partner-a.key")], seconds: 60)
+        let rows = (jsonObject(probe.out)?["rows"] as? [[String: Any]]) ?? []
+        let tlsRow = rows.first { $0["check"] as? String == "TLS (IEC 62351-3)" }
+        #expect(tlsRow?["result"] as? String == "PASS", "\(probe.out.prefix(600)) \(probe.err)")
+        #expect((tlsRow?["evidence"] as? String).map { $0.contains("TLSv1.3") && $0.contains("server CN localhost issued by CN FreeTase2 Test CA") } == true,
+                "\(String(describing: tlsRow))")
         let log = await secure.stop()
         #expect(log.contains("event=certificate-required") && log.contains("event=certificate-revoked") && log.contains("code=105"), "\(log.suffix(1500))")
     }

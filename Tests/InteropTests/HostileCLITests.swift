@@ -15,7 +15,7 @@ struct HostileCLITests {
         case browse, read, watch, control, messages
 
         func arguments(_ port: Int) -> [String] {
-            let common = ["--port", "\(port)", "--request-timeout", "1", "--timeout", "8", "--max-names", "20000"]
+            let common = ["--port", "\(port)", "--request-timeout", "1", "--timeout", "12", "--max-names", "20000"]
             switch self {
             case .browse: return ["browse"] + common
             case .read: return ["read"] + common + ["ICC1/A", "ICC1/B"]

@@ -184,4 +184,34 @@ struct ClientBehaviourTests {
             }
         }
     }
+
+    /// `maxAssociationAge`: the link concludes an old association and makes a new one (how TLS
+    /// 1.2 session keys are renewed without renegotiation), and its transfer set runs again.
+    @Test func theLinkRenewsAnAgedAssociation() async throws {
+        try await withTASE2Server { _, port in
+            var config = TASE2Link.Configuration(addresses: [Self.config(port)])
+            config.maxAssociationAge = 2
+            config.initialBackoff = 0.1
+            let link = TASE2Link(config)
+            try await link.addTransfer(dataSet: "DS_AGE", points: [.vmdSpecific("Line1_MW")]) { d in
+                d.integrityCheck = 60
+                d.conditions = [.integrityTimeOut]
+            }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await link.run() }
+                var events = link.events.makeAsyncIterator()
+                var seen: [TASE2Link.Event] = []
+                var restored = 0
+                while let e = await events.next() {
+                    seen.append(e)
+                    if case .transferRestored = e { restored += 1 }
+                    if restored == 2 { break }
+                }
+                let address = "127.0.0.1:\(port)"
+                #expect(seen.contains(.renewing(address: address)) && seen.contains(.disconnected(address: address)), "\(seen)")
+                #expect(seen.filter { if case .connected = $0 { true } else { false } }.count >= 2, "\(seen)")
+                group.cancelAll()
+            }
+        }
+    }
 }

@@ -24,7 +24,9 @@ extension TestPKI {
         a.credentials = PartnerCredentials(certificateSHA256: [SHA256.normalizedFingerprint(fingerprint("partner-a")) ?? "?"], password: "secret-a")
         var b = BilateralTableConfig(id: "BLT_B", icc: "ICC2", partnerAPTitle: [1, 1, 1, 888], partnerAEQualifier: 12, vccRead: ["*"], transferSets: 1)
         b.credentials = PartnerCredentials(certificateSubject: "partner-b", certificateIssuer: "FreeTase2 Test CA")
-        c.bilateralTables = [a, b]
+        // BLT_C binds nothing: any certificate of the CA (or, on a plain listener, none).
+        let cTable = BilateralTableConfig(id: "BLT_C", icc: "ICC3", partnerAPTitle: [1, 1, 1, 777], partnerAEQualifier: 12, vccRead: ["*"], transferSets: 1)
+        c.bilateralTables = [a, b, cTable]
         c.points = [PointConfig(name: "Line1_MW", type: .realQ, scope: .vcc, initial: .real(12.5))]
         return c
     }
@@ -183,6 +185,35 @@ struct SecureICCPTests {
             #expect(gcm.out.contains("Acceptable client certificate CA names") && gcm.out.contains("FreeTase2 Test CA"), "\(gcm.out.prefix(1500))")
             let v13 = await sClient(["-tls1_3"])
             #expect(v13.out.contains("TLSv1.3"), "\(v13.out.suffix(600))")
+        }
+    }
+
+    /// A plain listener exists only when configured; beside the secure one, it serves the tables
+    /// that bind no certificate, and those that do refuse its associations.
+    @Test func aPlainListenerOnlyWhenConfigured() async throws {
+        #expect(try TASE2Server.secure(configuration: TestPKI.configuration()).plainMMS == nil)
+        var c = TestPKI.configuration()
+        c.vcc.tls?.plainPort = 0
+        var logger = Logger(label: "test.secure")
+        logger.logLevel = .critical
+        let server = try TASE2Server.secure(configuration: c, logger: logger)
+        let plainListener = try #require(server.plainMMS)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let plainPort = try await plainListener.localAddress().port ?? 0
+            defer { server.shutdown() }
+            var events = server.events.makeAsyncIterator()
+            var plain = MMSClient.Configuration(host: "127.0.0.1", port: plainPort)
+            plain.local = OSIAddress(apTitle: [1, 1, 1, 777], aeQualifier: 12)
+            let a = try await MMSClient.connect(plain)
+            #expect(try await a.read(.domainSpecific(domain: "ICC3", item: "Bilateral_Table_ID")) == .visibleString("BLT_C"))
+            try await a.conclude()
+            plain.local = OSIAddress(apTitle: [1, 1, 1, 999], aeQualifier: 12)
+            plain.authentication = .charString("secret-a")
+            await #expect(throws: MMSAssociationError.self) { _ = try await MMSClient.connect(plain) }
+            #expect(await nextSecurityEvent(&events)?.kind == .certificateRequired)
+            server.shutdown()
+            try await group.waitForAll()
         }
     }
 

@@ -163,6 +163,14 @@ public final class MMSAssociation: Sendable {
     }
 
     /// Returns when the association has ended, however it ended.
+    /// Runs `body` on the association's channel, on its event loop: what the transport below
+    /// MMS knows (a TLS handler's version and peer certificate, `TASE2TLS.session`). nil once the
+    /// channel is gone.
+    public func transport<T: Sendable>(_ body: @escaping @Sendable (any Channel) -> T) async -> T? {
+        let channel = self.channel
+        return try? await channel.eventLoop.submit { body(channel) }.get()
+    }
+
     public func waitUntilClosed() async {
         try? await closed.get()
         try? await channel.closeFuture.get()

@@ -42,13 +42,16 @@ public struct ConformanceProbe: Sendable {
     }
 
     /// Runs every check on `a` (which stays open; the caller concludes it). `progress` hears each row as it is decided.
+    /// `transport`: a row about the transport below MMS (`TASE2TLS.probeRow` for TLS).
     public func run(on a: MMSAssociation, expectedBilateralTableID: String? = nil, declared: [ObjectName: PointTypeInfo] = [:],
+                    transport: (@Sendable (MMSAssociation) async -> ProbeRow)? = nil,
                     logger: Logger = Logger(label: "freetase2.probe"), progress: (@Sendable (ProbeRow) -> Void)? = nil) async -> [ProbeRow] {
         let rows = Mutex<[ProbeRow]>([])
         func add(_ r: ProbeRow) {
             rows.withLock { $0.append(r) }
             progress?(r)
         }
+        if let transport { add(await transport(a)) }
         do {
             let id = try await a.identify()
             add(ProbeRow(block: nil, "Identify", .pass, "\(escaped(id.vendorName)) \(escaped(id.modelName)) \(escaped(id.revision))"))

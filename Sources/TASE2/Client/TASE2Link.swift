@@ -25,6 +25,9 @@ public final class TASE2Link: Sendable {
         public var identifyInterval: Double = 60
         /// Types declared for every association (see `PointTypes`).
         public var declaredTypes: [ObjectName: PointTypeInfo] = [:]
+        /// Seconds after which an association is concluded and made again (0: never): renews the
+        /// TLS session keys of TLS 1.2 partners without renegotiation, which NIOSSL cannot start.
+        public var maxAssociationAge: Double = 0
 
         public init(addresses: [MMSClient.Configuration], icc: String? = nil, expectedBilateralTableID: String? = nil) {
             self.addresses = addresses
@@ -42,6 +45,8 @@ public final class TASE2Link: Sendable {
         /// A transfer set the caller asked for runs again on this association.
         case transferRestored(dataSet: String, transferSet: ObjectName)
         case transferRestoreFailed(dataSet: String, reason: String)
+        /// `maxAssociationAge` passed: the association is concluded and made again.
+        case renewing(address: String)
         case disconnected(address: String)
         /// No address answered; the next round starts after `seconds`.
         case waiting(seconds: Double)
@@ -128,7 +133,7 @@ public final class TASE2Link: Sendable {
                 associated = true
                 backoff = configuration.initialBackoff
                 eventContinuation.yield(.connected(address: name, icc: client.icc, bilateralTableID: client.bilateralTableID))
-                await serve(client)
+                await serve(client, address: name)
                 eventContinuation.yield(.disconnected(address: name))
                 break  // after a lost association, the preferred address first
             }
@@ -144,7 +149,7 @@ public final class TASE2Link: Sendable {
 
     /// One association: decode, forward, restore and keep alive until it ends (or the link is
     /// cancelled, which aborts it).
-    func serve(_ client: TASE2Client) async {
+    func serve(_ client: TASE2Client, address: String) async {
         client.declare(configuration.declaredTypes)
         let transfers = state.withLock { s in
             s.client = client
@@ -160,6 +165,13 @@ public final class TASE2Link: Sendable {
                 }
                 if configuration.identifyInterval > 0 {
                     group.addTask { await identifyKeepalive(a, every: self.configuration.identifyInterval, log: self.logger) }
+                }
+                if configuration.maxAssociationAge > 0 {
+                    group.addTask {
+                        do { try await Task.sleep(for: .seconds(self.configuration.maxAssociationAge)) } catch { return }
+                        self.eventContinuation.yield(.renewing(address: address))
+                        do { try await client.close() } catch { a.requestAbort(reason: "renewing the association: conclude failed") }
+                    }
                 }
                 group.addTask {
                     for t in transfers {

@@ -424,7 +424,7 @@ private struct YAMLConfigReader {
 
     /// `vcc.tls`: files are relative to the configuration file.
     mutating func tls(_ node: Node, _ path: String) throws(ConfigurationError) -> TLSSettings {
-        let m = try mapping(node, path, allowed: ["certificate", "key", "trust_roots", "crls", "require_client_certificate", "expiry_warning_days"])
+        let m = try mapping(node, path, allowed: ["certificate", "key", "trust_roots", "crls", "require_client_certificate", "expiry_warning_days", "plain_port"])
         func file(_ n: Node, _ field: String) throws(ConfigurationError) -> String {
             let rel = try nonEmpty(n, field)
             return rel.hasPrefix("/") || baseDirectory == nil ? rel : "\(baseDirectory ?? ".")/\(rel)"
@@ -440,6 +440,7 @@ private struct YAMLConfigReader {
         }
         if let n = m["require_client_certificate"] { t.requireClientCertificate = try bool(n, "\(path).require_client_certificate") }
         if let n = m["expiry_warning_days"] { t.expiryWarningDays = try integer(n, "\(path).expiry_warning_days", Int.self) }
+        if let n = m["plain_port"] { t.plainPort = try integer(n, "\(path).plain_port", Int.self) }
         if t.requireClientCertificate && t.trustRoots.isEmpty {
             throw fail("\(path).trust_roots", node, "missing: secure mode verifies partners' certificates against these roots (or set require_client_certificate: false)")
         }

@@ -49,8 +49,11 @@ public struct TLSSettings: Hashable, Sendable {
     public var crls: [String] = []
     /// Refuse partners without a certificate (the 62351-3 default; false only for testing).
     public var requireClientCertificate = true
-    /// Days before our own certificate expires from which a warning is logged at start and daily.
+    /// Days before our own certificate expires from which a warning is logged at start.
     public var expiryWarningDays = 30
+    /// A plain-TCP port served beside the secure one, only when configured (partners not yet
+    /// migrated); its associations carry no certificate, so tables that bind one refuse them.
+    public var plainPort: Int?
 
     public init(certificate: String, key: String, trustRoots: [String] = [], crls: [String] = []) {
         self.certificate = certificate

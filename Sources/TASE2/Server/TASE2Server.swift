@@ -12,6 +12,8 @@ import ServiceLifecycle
 public final class TASE2Server: Service, Sendable {
     public let vcc: VirtualControlCentre
     public let mms: MMSServer
+    /// The plain-TCP listener configured beside the secure one (`vcc.tls.plain_port`), if any.
+    public let plainMMS: MMSServer?
     let logger: Logger
     let established: AsyncStream<MMSAssociation>
     let establishedContinuation: AsyncStream<MMSAssociation>.Continuation
@@ -41,8 +43,21 @@ public final class TASE2Server: Service, Sendable {
         let c = establishedContinuation
         mmsConfig.onAssociation = { c.yield($0) }
         mms = MMSServer(configuration: mmsConfig, device: vcc, logger: logger)
+        if pipelinePrelude != nil, let plain = v.tls?.plainPort {
+            var p = mmsConfig
+            p.port = plain
+            p.pipelinePrelude = nil
+            p.peerCertificate = nil
+            plainMMS = MMSServer(configuration: p, device: vcc, logger: logger)
+            logger.warning("a plain-TCP listener is configured beside the secure one", metadata: ["port": "\(plain)"])
+        } else {
+            plainMMS = nil
+        }
         self.logger = logger
     }
+
+    /// Every association, on the secure listener and the plain one.
+    public var associations: [MMSAssociation] { mms.associations + (plainMMS?.associations ?? []) }
 
     // MARK: Application API
 
@@ -66,7 +81,7 @@ public final class TASE2Server: Service, Sendable {
         var sent = 0
         for (association, pdu) in try vcc.informationMessage(Array(text.utf8), infoReference: infoReference, localReference: localReference,
                                                               messageID: messageID, scope: scope) {
-            guard let a = mms.associations.first(where: { $0.context.id == association }) else { continue }
+            guard let a = associations.first(where: { $0.context.id == association }) else { continue }
             do {
                 try await a.send(encodedUnconfirmedPDU: pdu)
                 sent += 1
@@ -93,7 +108,11 @@ public final class TASE2Server: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { self.establishedContinuation.finish() }
-                try await self.mms.run()
+                try await withThrowingTaskGroup(of: Void.self) { listeners in
+                    listeners.addTask { try await self.mms.run() }
+                    if let plain = self.plainMMS { listeners.addTask { try await plain.run() } }
+                    try await listeners.waitForAll()
+                }
             }
             for t in vcc.tables {
                 guard let p = t.config.partnerVCC, !p.connect.isEmpty else { continue }
@@ -112,7 +131,10 @@ public final class TASE2Server: Service, Sendable {
         partnerValueContinuation.finish()
     }
 
-    public func shutdown() { mms.shutdown() }
+    public func shutdown() {
+        mms.shutdown()
+        plainMMS?.shutdown()
+    }
 
     /// One association's report loop: sends the reports its transfer sets owe, then sleeps until
     /// the next is due or something happens (a change, an enable, a request). While the partner

@@ -4,6 +4,7 @@ import MMS
 import MMSNIO
 import Synchronization
 import TASE2
+import TASE2TLS
 
 struct ProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +48,8 @@ struct ProbeCommand: AsyncParsableCommand {
         if !json { print("probing \(Output.safe(target))") }
         let configured = probe
         try await partner.withMMS("probe") { a in
-            let got = await configured.run(on: a, expectedBilateralTableID: expected, declared: declared, logger: logger) { r in
+            let got = await configured.run(on: a, expectedBilateralTableID: expected, declared: declared,
+                                           transport: TASE2TLS.probeRow, logger: logger) { r in
                 if live { print("  \(r.result.rawValue)  \(r.check)") }
             }
             rows.set(got)
