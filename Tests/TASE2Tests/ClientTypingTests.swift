@@ -46,6 +46,11 @@ struct PointTypingTests {
         #expect(notGuessed.type == nil && notGuessed.value == nil)
         let failed = PointReading(name: .vmdSpecific("X"), type: PointTypeInfo(.real), result: .failure(.objectNonExistent))
         #expect(failed.error == .objectNonExistent && failed.value == nil)
+        // libtase2's two-member Data_StateQ decodes with its shape.
+        let twoMember = PointType.stateQ.data(.state(.off, flags: DataFlags(validity: .notValid)), stateQ: .valueAndFlags)
+        let shaped = PointReading(name: .vmdSpecific("S"), type: PointTypeInfo(.stateQ, stateQ: .valueAndFlags), result: .success(twoMember))
+        #expect(shaped.value.map { StateValue(octet: $0.state) } == .off && shaped.value?.flags.validity == .notValid)
+        #expect(PointTypeInfo(.stateQ).decode(twoMember) == nil, "the one-octet shape does not take the two-member value")
         let both = PointValue(real: 1.5, flags: DataFlags(validity: .suspect, source: .calculated, offNormal: true), timeStamp: 1_700_000_000, milliseconds: 250)
         #expect(both.text(.realQTimeTagExtended) == "1.5 suspect calculated off-normal 2023-11-14T22:13:20.250Z")
     }
@@ -97,6 +102,10 @@ struct ClientBehaviourTests {
                 #expect(r[0].value?.real == 12.5 && r[0].value?.flags.validity == .suspect)
                 #expect(r[1].value.map { StateValue(octet: $0.state) } == .on && r[1].value?.timeStamp == 1_700_000_000)
                 #expect(r[2].result == .success(.visibleString("BLT_A")) && r[3].error == .objectNonExistent)
+                // A data set, typed member by member (the special members stay raw).
+                let ds = try await c.readDataSet(.domainSpecific(domain: "ICC1", item: "DS_Server"))
+                #expect(ds.map { $0.type?.type } == [nil, nil, nil, .realQ, .stateQTimeTag], "\(ds)")
+                #expect(ds[3].value?.real == 12.5 && ds[4].value?.timeStamp == 1_700_000_000)
 
                 let ts = try await c.startTransfer(dataSet: "DS_Typed", points: [.vmdSpecific("Line1_MW"), .domainSpecific(domain: "ICC1", item: "Bus1_kV")]) { d in
                     d.conditions = [.objectChange]

@@ -188,6 +188,18 @@ struct SecureICCPTests {
         }
     }
 
+    /// Our own certificate (valid a year) is warned about when it expires within the window.
+    @Test func ourCertificateExpiringIsWarnedAbout() async throws {
+        var c = TestPKI.configuration()
+        c.vcc.tls?.expiryWarningDays = 400
+        let server = try TASE2Server.secure(configuration: c)
+        var events = server.events.makeAsyncIterator()
+        // Recorded while the server was made: already on the stream.
+        let first = await events.next()
+        guard case .security(let e)? = first else { Issue.record("\(String(describing: first))"); return }
+        #expect(e.kind == .ownCertificateExpiring && e.reason.contains("CN localhost") && e.reason.contains("in 36"), "\(e)")
+    }
+
     /// A plain listener exists only when configured; beside the secure one, it serves the tables
     /// that bind no certificate, and those that do refuse its associations.
     @Test func aPlainListenerOnlyWhenConfigured() async throws {

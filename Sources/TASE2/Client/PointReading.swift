@@ -23,6 +23,13 @@ public final class PointTypes: Sendable {
 
     public init(_ association: MMSAssociation) { self.association = association }
 
+    /// TASE.2's own variables: the association check, transfer-set specials, ACK/NACK, messages.
+    public static let systemNames: Set<String> = [
+        TASE2Names.bilateralTableID, TASE2Names.version, TASE2Names.supportedFeatures, TASE2Names.nextDSTransferSet,
+        TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected, TASE2Names.eventCodeDetected,
+        TASE2Names.transferReportACK, TASE2Names.transferReportNACK, TASE2Names.infoMessHeader, TASE2Names.imTransferSet,
+    ]
+
     /// A declared type wins over what the partner describes.
     public func declare(_ declared: [ObjectName: PointTypeInfo]) {
         state.withLock { for (n, t) in declared { $0[n] = .point(t) } }
@@ -68,9 +75,12 @@ public final class PointTypes: Sendable {
                 next += 1
                 group.addTask { (n, try? await self.association.variableAccessAttributes(n).typeSpecification) }
             }
+            // TASE.2's own variables are never points, whatever their MMS type (an Integer32
+            // Transfer_Set_Time_Stamp looks like a Discrete).
             while next < min(8, names.count) { add() }
             while let (n, t) = await group.next() {
-                let entry: Entry = t.map { PointTypeInfo(typeDescription: $0).map(Entry.point) ?? .notAPoint } ?? .undescribed
+                let entry: Entry = PointTypes.systemNames.contains(n.itemName) || n.itemName.hasPrefix("Info_Buff_") ? .notAPoint
+                    : t.map { PointTypeInfo(typeDescription: $0).map(Entry.point) ?? .notAPoint } ?? .undescribed
                 state.withLock { s in
                     if case .point? = s[n] { return }
                     s[n] = entry

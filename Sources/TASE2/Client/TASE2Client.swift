@@ -240,6 +240,18 @@ public final class TASE2Client: Sendable {
         try await types.read(names, perRequest: perRequest, progress: progress)
     }
 
+    /// Reads a named data set (one Read of the list) and decodes its members with their types;
+    /// the transfer-set special members come back as they are.
+    public func readDataSet(_ dataSet: ObjectName) async throws -> [PointReading] {
+        let members = try await association.listAttributes(dataSet).variables.compactMap(\.variable.name)
+        let known = await types.lookup(members)
+        let results = try await association.read(list: dataSet)
+        guard results.count == members.count else {
+            throw MMSAssociationError.unexpectedResponse("\(dataSet) has \(members.count) members but its read gave \(results.count) results")
+        }
+        return zip(members, results).map { PointReading(name: $0, type: known[$0], result: $1, guess: types.undescribed($0)) }
+    }
+
     // MARK: Transfer sets
 
     /// Defines a data set of `points` (after the transfer-set variables) in our ICC, reserves a

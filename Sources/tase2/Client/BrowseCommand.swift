@@ -26,12 +26,6 @@ struct BrowseCommand: AsyncParsableCommand {
         }
     }
 
-    /// TASE.2's own variables: the association check, transfer-set specials, ACK/NACK, messages.
-    static let systemNames: Set<String> = [
-        TASE2Names.bilateralTableID, TASE2Names.version, TASE2Names.supportedFeatures, TASE2Names.nextDSTransferSet,
-        TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected, "Event_Code_Detected",
-        TASE2Names.transferReportACK, TASE2Names.transferReportNACK, TASE2Names.infoMessHeader, TASE2Names.imTransferSet,
-    ]
 
     struct Device {
         var name: ObjectName
@@ -72,7 +66,7 @@ struct BrowseCommand: AsyncParsableCommand {
         var candidates: [ObjectName] = []
         for n in variables {
             let item = n.itemName
-            if systemNames.contains(item) { other.append(n); continue }
+            if PointTypes.systemNames.contains(item) { other.append(n); continue }
             if item.hasPrefix("Info_Buff_") { buffers.append((n, Int(item.dropFirst(10)) ?? 0)); continue }
             if item.hasSuffix("_SBO") || item.hasSuffix("_TAG"), byName.contains(n.renamedItem(String(item.dropLast(4)))) {
                 let dev = n.renamedItem(String(item.dropLast(4)))
