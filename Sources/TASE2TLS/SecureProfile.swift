@@ -92,6 +92,7 @@ extension TASE2TLS {
         guard let pin = SHA256.normalizedFingerprint(pinnedSHA256) else { throw TLSPinError(text: pinnedSHA256) }
         let context = try NIOSSLContext(configuration: configuration)
         return { channel in
+            try channel.pipeline.syncOperations.addHandler(ServerHelloObserver())
             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverHostname) { chain, promise in
                 guard let leaf = chain.first, let der = try? leaf.toDERBytes(), let c = try? X509Certificate(der: der),
                       c.sha256Fingerprint == pin, currentTime() >= c.notBefore, currentTime() <= c.notAfter else {
@@ -103,10 +104,11 @@ extension TASE2TLS {
         }
     }
 
-    /// What TLS negotiated on a client channel: the version and the server's certificate
-    /// (swift-nio-ssl does not expose the cipher suite). nil on plain TCP.
-    @Sendable public static func session(_ channel: any Channel) -> (version: String, peerCertificate: [UInt8]?)? {
+    /// What TLS negotiated on a client channel: the version, the cipher suite (read from the
+    /// ServerHello: swift-nio-ssl does not expose it) and the server's certificate. nil on plain TCP.
+    @Sendable public static func session(_ channel: any Channel) -> (version: String, cipher: String?, peerCertificate: [UInt8]?)? {
         guard let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self) else { return nil }
+        let cipher = (try? channel.pipeline.syncOperations.handler(type: ServerHelloObserver.self))?.cipherSuite.map(ServerHelloObserver.name)
         let version: String
         switch h.tlsVersion {
         case .tlsv13?: version = "TLSv1.3"
@@ -115,7 +117,7 @@ extension TASE2TLS {
         case .tlsv1?: version = "TLSv1.0"
         default: version = "unknown"
         }
-        return (version, try? h.peerCertificate?.toDERBytes())
+        return (version, cipher, try? h.peerCertificate?.toDERBytes())
     }
 
     /// The probe's row for the transport (`tase2 probe`): TLS version, the server's certificate
@@ -128,7 +130,7 @@ extension TASE2TLS {
             return ProbeRow(block: nil, "TLS (IEC 62351-3)", .fail, "\(s.version), no server certificate")
         }
         let days = Int(((c.notAfter - currentTime()) / 86_400).rounded(.down))
-        let evidence = "\(s.version); server CN \(c.subjectCommonNames.joined(separator: ",")) issued by CN \(c.issuerCommonNames.joined(separator: ",")), "
+        let evidence = "\(s.version) \(s.cipher ?? "cipher unknown"); server CN \(c.subjectCommonNames.joined(separator: ",")) issued by CN \(c.issuerCommonNames.joined(separator: ",")), "
             + "expires \(ISO8601.format(secondsSince1970: Int64(c.notAfter))) (\(days) days), SHA-256 \(c.sha256Fingerprint)"
         let ok = (s.version == "TLSv1.2" || s.version == "TLSv1.3") && days >= 30
         return ProbeRow(block: nil, "TLS (IEC 62351-3)", ok ? .pass : .fail, evidence + (days < 30 ? "; expires within 30 days" : ""))

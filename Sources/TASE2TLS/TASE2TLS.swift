@@ -21,6 +21,7 @@ public enum TASE2TLS {
     public static func client(_ configuration: TLSConfiguration, serverHostname: String?) throws -> @Sendable (any Channel) throws -> Void {
         let context = try NIOSSLContext(configuration: configuration)
         return { channel in
+            try channel.pipeline.syncOperations.addHandler(ServerHelloObserver())
             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverHostname))
         }
     }

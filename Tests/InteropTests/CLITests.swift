@@ -240,8 +240,24 @@ struct CLITests {
         let rows = (jsonObject(probe.out)?["rows"] as? [[String: Any]]) ?? []
         let tlsRow = rows.first { $0["check"] as? String == "TLS (IEC 62351-3)" }
         #expect(tlsRow?["result"] as? String == "PASS", "\(probe.out.prefix(600)) \(probe.err)")
-        #expect((tlsRow?["evidence"] as? String).map { $0.contains("TLSv1.3") && $0.contains("server CN localhost issued by CN FreeTase2 Test CA") } == true,
-                "\(String(describing: tlsRow))")
+        #expect((tlsRow?["evidence"] as? String).map {
+            $0.range(of: #"^TLSv1\.3 TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256); server CN localhost issued by CN FreeTase2 Test CA"#,
+                     options: .regularExpression) != nil
+        } == true, "\(String(describing: tlsRow))")
+        // SIGHUP reloads the CRLs: a certificate revoked after the start is refused from then on.
+        let live = TestPKI.directory.appendingPathComponent("live-\(UUID().uuidString).crl.pem").path
+        try FileManager.default.copyItem(atPath: pki("ca.crl0.pem"), toPath: live)
+        let reloading = try await DemoServer(extra: ["--tls-cert", pki("vcc.pem"), "--tls-key", pki("vcc.key"), "--tls-ca", pki("ca.pem"), "--tls-crl", live])
+        let revokedArgs = ["read", "--host", "localhost", "--port", "\(reloading.port)", "--tls-ca", pki("ca.pem"), "--tls-cert", pki("revoked.pem"),
+                           "--tls-key", pki("revoked.key"), "ICC1/Bilateral_Table_ID"]
+        #expect(try await tase2(revokedArgs).status == 0, "not revoked yet")
+        try FileManager.default.removeItem(atPath: live)
+        try FileManager.default.copyItem(atPath: pki("ca.crl.pem"), toPath: live)
+        kill(reloading.process.process.processIdentifier, SIGHUP)
+        #expect(await reloading.waitForLog("CRLs reloaded"), "\(reloading.process.stderr.suffix(600))")
+        let afterReload = try await tase2(revokedArgs)
+        #expect(afterReload.status == 1 && afterReload.err.contains("authentication failure"), "\(afterReload.err)")
+        _ = await reloading.stop()
         let log = await secure.stop()
         #expect(log.contains("event=certificate-required") && log.contains("event=certificate-revoked") && log.contains("code=105"), "\(log.suffix(1500))")
     }

@@ -25,6 +25,17 @@ final class DemoServer: Sendable {
         }
     }
 
+    /// Waits (up to `seconds`) for `text` to appear in the server's log, as the start does for
+    /// "MMS server listening": the log file is the only signal a child process gives.
+    func waitForLog(_ text: String, seconds: Double = 10) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !process.stderr.contains(text) {
+            guard Date() < deadline, process.process.isRunning else { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
+
     /// SIGINT, as an operator's Ctrl-C: the server must stop cleanly (exit 0) within seconds.
     func stop() async -> String {
         process.process.interrupt()

@@ -6,7 +6,7 @@ import MMSNIO
 import NIOSSL
 import OSI
 import TASE2
-import TASE2TLS
+@testable import TASE2TLS
 import Testing
 import TestSupport
 
@@ -263,6 +263,26 @@ struct SecureICCPTests {
             server.shutdown()
             try await group.waitForAll()
         }
+    }
+
+    /// The cipher suite is read from the ServerHello as it passes, also when it arrives in pieces.
+    @Test func theCipherSuiteIsReadFromTheServerHello() {
+        let sessionID = [UInt8](repeating: 7, count: 32)
+        let body: [UInt8] = [3, 3] + [UInt8](repeating: 1, count: 32) + [32] + sessionID + [0xC0, 0x2B, 0]
+        let handshake: [UInt8] = [2, 0, 0, UInt8(body.count)] + body
+        let record: [UInt8] = [22, 3, 3, 0, UInt8(handshake.count)] + handshake
+        let o = ServerHelloObserver()
+        o.pending = Array(record.prefix(20))
+        o.inspect()
+        #expect(o.cipherSuite == nil && !o.done, "waits for the rest")
+        o.pending += record.dropFirst(20)
+        o.inspect()
+        #expect(o.cipherSuite.map(ServerHelloObserver.name) == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" && o.done)
+        let alert = ServerHelloObserver()
+        alert.pending = [21, 3, 3, 0, 2, 2, 40]
+        alert.inspect()
+        #expect(alert.cipherSuite == nil && alert.done, "not a handshake record: stops looking")
+        #expect(ServerHelloObserver.name(0x1301) == "TLS_AES_128_GCM_SHA256" && ServerHelloObserver.name(0x00FF) == "0x00FF")
     }
 
     @Test func certificatesAndCRLsAreReadWithOurBERReader() throws {
