@@ -217,6 +217,7 @@ struct CLITests {
         _ = await oneWay.stop()
 
         // Mutual authentication with the test PKI, a CRL, and a pinned server certificate.
+        try TestPKI.require()
         let pki = TestPKI.path
         let secure = try await DemoServer(extra: ["--tls-cert", pki("vcc.pem"), "--tls-key", pki("vcc.key"), "--tls-ca", pki("ca.pem"), "--tls-crl", pki("ca.crl.pem")])
         let port = "\(secure.port)"

@@ -13,6 +13,7 @@ import TestSupport
 struct ForeignTLSTests {
     @Test func hatDriversClientOverPythonSSLAssociatesWithOurSecureServerAndReads() async throws {
         try Interop.requirePeers()
+        try TestPKI.require()
         let pki = TestPKI.path
         let server = try await DemoServer(extra: ["--tls-cert", pki("vcc.pem"), "--tls-key", pki("vcc.key"), "--tls-ca", pki("ca.pem")])
         func hat(_ extra: [String]) async throws -> [String: Any] {
@@ -34,6 +35,7 @@ struct ForeignTLSTests {
 
     @Test func ourClientAgainstAHatDriversServerBehindPythonSSL() async throws {
         try Interop.requirePeers()
+        try TestPKI.require()
         let pki = TestPKI.path
         let (server, port) = try await PeerProcess.startServer("hat_server.py", ["--tls-cert", pki("vcc.pem"), "--tls-key", pki("vcc.key"), "--tls-ca", pki("ca.pem")])
         defer { server.terminate() }

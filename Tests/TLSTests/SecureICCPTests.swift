@@ -53,6 +53,7 @@ extension TestPKI {
 struct SecureICCPTests {
     /// Runs `body` with our VCC in secure mode and an iterator over its security events.
     func withSecureServer(_ body: (TASE2Server, Int) async throws -> Void) async throws {
+        try TestPKI.require()
         var logger = Logger(label: "test.secure")
         logger.logLevel = .critical
         let server = try TASE2Server.secure(configuration: TestPKI.configuration(), logger: logger)
@@ -190,6 +191,7 @@ struct SecureICCPTests {
 
     /// Our own certificate (valid a year) is warned about when it expires within the window.
     @Test func ourCertificateExpiringIsWarnedAbout() async throws {
+        try TestPKI.require()
         var c = TestPKI.configuration()
         c.vcc.tls?.expiryWarningDays = 400
         let server = try TASE2Server.secure(configuration: c)
@@ -203,6 +205,7 @@ struct SecureICCPTests {
     /// A plain listener exists only when configured; beside the secure one, it serves the tables
     /// that bind no certificate, and those that do refuse its associations.
     @Test func aPlainListenerOnlyWhenConfigured() async throws {
+        try TestPKI.require()
         #expect(try TASE2Server.secure(configuration: TestPKI.configuration()).plainMMS == nil)
         var c = TestPKI.configuration()
         c.vcc.tls?.plainPort = 0
@@ -233,6 +236,7 @@ struct SecureICCPTests {
     /// those up alone: the revoked certificate associates under the old list, is refused under
     /// the new one, and its first association stays open.
     @Test func reloadedCRLsApplyToNewAssociationsOnly() async throws {
+        try TestPKI.require()
         let work = TestPKI.directory.appendingPathComponent("reload-\(UUID().uuidString).crl.pem").path
         try FileManager.default.copyItem(atPath: TestPKI.path("ca.crl0.pem"), toPath: work)
         var c = TestPKI.configuration()
@@ -286,6 +290,7 @@ struct SecureICCPTests {
     }
 
     @Test func certificatesAndCRLsAreReadWithOurBERReader() throws {
+        try TestPKI.require()
         let a = try #require(try X509Certificate.load(file: TestPKI.path("partner-a.pem")).first)
         #expect(a.subjectCommonNames == ["partner-a"] && a.issuerCommonNames == ["FreeTase2 Test CA"])
         #expect(a.sha256Fingerprint == SHA256.normalizedFingerprint(TestPKI.fingerprint("partner-a")))
