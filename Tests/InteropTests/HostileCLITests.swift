@@ -12,7 +12,7 @@ struct HostileCLITests {
     typealias B = HostileServer.Behavior
 
     enum Command: String, CaseIterable, Sendable {
-        case browse, read, watch, control, messages
+        case browse, read, watch, control, tag, messages, probe
 
         func arguments(_ port: Int) -> [String] {
             let common = ["--port", "\(port)", "--request-timeout", "1", "--timeout", "12", "--max-names", "20000"]
@@ -21,6 +21,8 @@ struct HostileCLITests {
             case .read: return ["read"] + common + ["ICC1/A", "ICC1/B"]
             case .watch: return ["watch"] + common + ["--count", "1", "--interval", "1", "ICC1/A"]
             case .control: return ["control"] + common + ["--select", "ICC1/Breaker", "--command", "1"]
+            case .tag: return ["tag"] + common + ["ICC1/Breaker"]
+            case .probe: return ["probe"] + common + ["--wait", "1", "--allow-control"]
             case .messages: return ["messages"] + common + ["--count", "1"]
             }
         }
@@ -73,7 +75,15 @@ struct HostileCLITests {
             #expect(took < .seconds(15), "\(label)")
             #expect(!err.contains("Fatal error") && !err.contains("Stack dump"), "\(label)")
             #expect(!(out + err).unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "a control character reached the terminal: \(label)")
-            if b == .reportFlood {
+            if command == .probe {
+                // The probe turns what goes wrong into FAIL rows (or ends at its --timeout):
+                // it must end, in time, without a trap; what it says is checked against real peers.
+                #expect(status == 1 || !command.isTouched(by: b), "\(label)")
+            } else if command == .tag {
+                // This server has no device tags: where the misbehaviour does not end it first,
+                // the command ends on the wrong shape, said plainly.
+                #expect(status == 1 && [Self.cause(b), "is not a TagValue", "no answer within 1 s"].contains { err.contains($0) }, "\(label)")
+            } else if b == .reportFlood {
                 // The flood delays every answer: a 1 s request time-out may expire first.
                 #expect(status == 0 || err.contains("no answer within 1 s"), "\(label)")
             } else if status == 0 {

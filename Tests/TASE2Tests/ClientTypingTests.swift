@@ -126,7 +126,7 @@ struct ClientBehaviourTests {
     /// does not read leaves it unacknowledged (the server says so when its time-out passes).
     @Test func criticalReportsAreAcknowledgedOnlyOnceDelivered() async throws {
         var config = testConfiguration()
-        config.vcc.criticalReportTimeout = 0.5
+        config.vcc.criticalReportTimeout = 2  // long enough for an ACK under a loaded CI machine
         try await withTASE2Server(config) { server, port in
             try await TASE2Client.withClient(Self.config(port)) { c in
                 var events = server.events.makeAsyncIterator()
@@ -145,9 +145,13 @@ struct ClientBehaviourTests {
                 server.update([(server.handle("Line1_MW", in: .vcc)!, .real(2))])
                 let second = await reports.next()
                 #expect(second?.critical == true && second?.points.first?.value?.real == 2)
+                // The answer to the second report: acknowledged (a second time-out fails, not hangs).
+                var answer: TASE2Event?
                 while let e = await events.next() {
-                    if e == .criticalReportAcknowledged(icc: "ICC1", transferSet: ts.itemName) { break }
+                    if e == .criticalReportAcknowledged(icc: "ICC1", transferSet: ts.itemName) { answer = e; break }
+                    if case .criticalReportNotAcknowledged = e { answer = e; break }
                 }
+                #expect(answer == .criticalReportAcknowledged(icc: "ICC1", transferSet: ts.itemName), "\(String(describing: answer))")
                 #expect(server.vcc.outstandingCriticalReports(icc: "ICC1", transferSet: ts.itemName) == 0)
                 try await c.stopTransfer(ts)
             }
