@@ -53,27 +53,48 @@ struct PartnerValueLog: Service {
     }
 }
 
-/// SIGHUP reloads the CRLs (`vcc.tls.crls`): new associations are checked against them, the
-/// associations up are left alone. A file that does not load leaves the lists in force.
+/// SIGHUP, or a CRL file that changed (checked every 60 s), reloads the CRLs (`vcc.tls.crls`):
+/// new associations are checked against them, the associations up are left alone. A file that
+/// does not load leaves the lists in force.
 struct CRLReload: Service {
     let server: TASE2Server
     let logger: Logger
+    /// Seconds between checks of the files for a change.
+    var checkEvery: Double = 60
+
+    enum Trigger { case hangup, tick }
 
     func run() async throws {
-        let (hups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(4))
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { continuation.yield() }
+        source.setEventHandler { continuation.yield(.hangup) }
         source.resume()
         defer { source.cancel() }
+        let revocation = server.vcc.revocation
+        let (logger, every) = (self.logger, checkEvery)
         await cancelWhenGracefulShutdown {
-            for await _ in hups {
-                do {
-                    try server.vcc.revocation.reload()
-                    logger.notice("CRLs reloaded", metadata: ["lists": "\(server.vcc.revocation.count)"])
-                } catch {
-                    logger.error("CRLs not reloaded, the previous lists stay in force: \(error)")
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while true {
+                        do { try await Task.sleep(for: .seconds(every)) } catch { return }
+                        continuation.yield(.tick)
+                    }
                 }
+                for await t in triggers {
+                    do {
+                        // SIGHUP always reloads; a tick only when a file changed.
+                        if t == .hangup {
+                            try revocation.reload()
+                        } else if try !revocation.reloadIfChanged() {
+                            continue
+                        }
+                        logger.notice("CRLs reloaded", metadata: ["lists": "\(revocation.count)", "by": "\(t == .hangup ? "SIGHUP" : "a changed file")"])
+                    } catch {
+                        logger.error("CRLs not reloaded, the previous lists stay in force: \(error)")
+                    }
+                }
+                group.cancelAll()
             }
         }
     }

@@ -253,7 +253,9 @@ struct SecureICCPTests {
             #expect(try await before.read(.domainSpecific(domain: "ICC1", item: "Bilateral_Table_ID")) == .visibleString("BLT_A"))
             try FileManager.default.removeItem(atPath: work)
             try FileManager.default.copyItem(atPath: TestPKI.path("ca.crl.pem"), toPath: work)
-            try server.vcc.revocation.reload()
+            // A changed file is noticed (what `tase2 serve` checks every minute), an unchanged one is not.
+            #expect(try server.vcc.revocation.reloadIfChanged())
+            #expect(try !server.vcc.revocation.reloadIfChanged())
             await #expect(throws: MMSAssociationError.self) {
                 _ = try await MMSClient.connect(try TestPKI.client(port, certificate: "revoked", password: nil))
             }
@@ -264,6 +266,7 @@ struct SecureICCPTests {
             try "not a CRL".write(toFile: work, atomically: true, encoding: .utf8)
             #expect(throws: ConfigurationError.self) { try server.vcc.revocation.reload() }
             #expect(server.vcc.revocation.count == 1)
+            #expect(try !server.vcc.revocation.reloadIfChanged(), "a bad file is reported once, not at every check")
             server.shutdown()
             try await group.waitForAll()
         }

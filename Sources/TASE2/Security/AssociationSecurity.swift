@@ -8,20 +8,39 @@ import Synchronization
 public final class RevocationLists: Sendable {
     public let files: [String]
     let lists = Mutex<[CertificateRevocationList]>([])
+    /// The files' modification times and sizes when last loaded.
+    let stamps = Mutex<[String]>([])
 
     public init(files: [String]) { self.files = files }
 
     /// Reads every file again; on an error the lists in force stay as they were.
     public func reload() throws(ConfigurationError) {
         var loaded: [CertificateRevocationList] = []
+        let seen = currentStamps()
         for f in files {
             do {
                 loaded += try CertificateRevocationList.load(file: f)
             } catch {
+                stamps.withLock { $0 = seen }  // a bad file is reported once, not at every check
                 throw ConfigurationError(file: f, field: "vcc.tls.crls", "not a CRL (PEM or DER): \(error)")
             }
         }
         lists.withLock { $0 = loaded }
+        stamps.withLock { $0 = seen }
+    }
+
+    /// Reloads when a file changed (modification time or size) since the last load; true when it did.
+    public func reloadIfChanged() throws(ConfigurationError) -> Bool {
+        guard currentStamps() != stamps.withLock({ $0 }) else { return false }
+        try reload()
+        return true
+    }
+
+    func currentStamps() -> [String] {
+        files.map { f in
+            let a = try? FileManager.default.attributesOfItem(atPath: f)
+            return "\((a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1) \((a?[.size] as? NSNumber)?.intValue ?? -1)"
+        }
     }
 
     public var count: Int { lists.withLock { $0.count } }
