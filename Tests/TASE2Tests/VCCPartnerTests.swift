@@ -80,9 +80,9 @@ struct VCCPartnerTests {
             }
             let baseline = fastest[0]
             for (k, (start, interval)) in cases.enumerated().dropFirst() {
-                #expect(fastest[k].write < baseline.write + .milliseconds(100),
+                #expect(fastest[k].write < baseline.write + .milliseconds(500),
                         "StartTime \(start), Interval \(interval): the write took \(fastest[k].write) (baseline \(baseline.write))")
-                #expect(fastest[k].other < baseline.other + .milliseconds(100),
+                #expect(fastest[k].other < baseline.other + .milliseconds(500),
                         "StartTime \(start), Interval \(interval): the other partner waited \(fastest[k].other) (baseline \(baseline.other))")
             }
             #expect(server.vcc.enabledTransferSets.count == 3 * cases.count)
@@ -94,26 +94,35 @@ struct VCCPartnerTests {
     /// The same writes on the VCC itself, two associations, wall-clock time: < 100 ms each
     /// (microseconds in fact), and the other association's read meanwhile as fast.
     @Test func startTimeWritesTakeMicroseconds() async throws {
+        let cases: [(Int32, Int32)] = [(2, 5), (1, 1), (2, 1), (Int32.max, 1), (Int32.min, 3)]
         var c = testConfiguration()
-        c.bilateralTables[0].transferSets = 10
+        c.bilateralTables[0].transferSets = 3 * cases.count
         let vcc = try VirtualControlCentre(configuration: c)
         let a = try await attach(vcc, id: 1)
         let b = try await attach(vcc, id: 2)
         let clock = ContinuousClock()
-        for (k, (start, interval)) in [(Int32(2), Int32(5)), (1, 1), (2, 1), (Int32.max, 1), (Int32.min, 3)].enumerated() {
-            _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: a)
-            var d = DSTransferSet()
-            d.dataSetName = icc1("DS_Server")
-            d.startTime = start
-            d.interval = interval
-            d.conditions = [.intervalTimeOut]
-            d.status = true
-            async let other: Duration = clock.measure { _ = await vcc.read([VariableAccess(.vmdSpecific("Line1_MW"))], for: b) }
-            var result: [WriteResult] = []
-            let took = await clock.measure { result = await vcc.write([VariableAccess(icc1("DSTrans\(k + 1)"))], values: [d.data(.v2000)], for: a) }
-            #expect(result == [.success])
-            #expect(took < .milliseconds(100), "StartTime \(start), Interval \(interval): \(took)")
-            #expect(await other < .milliseconds(100))
+        var slot = 0
+        for (start, interval) in cases {
+            // Fastest of three, each on its own transfer set: a loaded machine stalls single
+            // runs by tens of milliseconds; a schedule stepped from 1970 takes seconds every time.
+            var best = (write: Duration.seconds(1000), other: Duration.seconds(1000))
+            for _ in 0..<3 {
+                slot += 1
+                _ = await vcc.read([VariableAccess(icc1("Next_DSTransfer_Set"))], for: a)
+                var d = DSTransferSet()
+                d.dataSetName = icc1("DS_Server")
+                d.startTime = start
+                d.interval = interval
+                d.conditions = [.intervalTimeOut]
+                d.status = true
+                async let other: Duration = clock.measure { _ = await vcc.read([VariableAccess(.vmdSpecific("Line1_MW"))], for: b) }
+                var result: [WriteResult] = []
+                let took = await clock.measure { result = await vcc.write([VariableAccess(icc1("DSTrans\(slot)"))], values: [d.data(.v2000)], for: a) }
+                #expect(result == [.success])
+                best = (min(best.write, took), min(best.other, await other))
+            }
+            #expect(best.write < .milliseconds(100), "StartTime \(start), Interval \(interval): \(best.write)")
+            #expect(best.other < .milliseconds(100))
         }
         #expect(vcc.nextDueTime().isFinite)
     }

@@ -70,6 +70,8 @@ public final class TASE2Link: Sendable {
         var client: TASE2Client?
         /// Transfer set by data set, on the current association.
         var running: [String: ObjectName] = [:]
+        /// The current association is being ended by `maxAssociationAge`.
+        var renewing = false
     }
     let state = Mutex(State())
 
@@ -130,14 +132,17 @@ public final class TASE2Link: Sendable {
                     eventContinuation.yield(.connectFailed(address: name, reason: "\(error)"))
                     continue
                 }
-                associated = true
-                backoff = configuration.initialBackoff
                 eventContinuation.yield(.connected(address: name, icc: client.icc, bilateralTableID: client.bilateralTableID))
-                await serve(client, address: name)
+                let started = ContinuousClock.now
+                let renewed = await serve(client, address: name)
                 eventContinuation.yield(.disconnected(address: name))
+                // A partner that drops each association at once is called with a growing
+                // back-off, not every second; one that lasted (or was renewed) is called at once.
+                associated = renewed || ContinuousClock.now - started > .seconds(60)
                 break  // after a lost association, the preferred address first
             }
             guard !Task.isCancelled else { break }
+            if associated { backoff = configuration.initialBackoff }
             let wait = associated ? configuration.initialBackoff : backoff
             if !associated { backoff = min(backoff * 2, configuration.maxBackoff) }
             eventContinuation.yield(.waiting(seconds: wait))
@@ -148,8 +153,8 @@ public final class TASE2Link: Sendable {
     }
 
     /// One association: decode, forward, restore and keep alive until it ends (or the link is
-    /// cancelled, which aborts it).
-    func serve(_ client: TASE2Client, address: String) async {
+    /// cancelled, which aborts it). True when it ended because `maxAssociationAge` renewed it.
+    func serve(_ client: TASE2Client, address: String) async -> Bool {
         client.declare(configuration.declaredTypes)
         let transfers = state.withLock { s in
             s.client = client
@@ -170,6 +175,7 @@ public final class TASE2Link: Sendable {
                     group.addTask {
                         do { try await Task.sleep(for: .seconds(self.configuration.maxAssociationAge)) } catch { return }
                         self.eventContinuation.yield(.renewing(address: address))
+                        self.state.withLock { $0.renewing = true }
                         do { try await client.close() } catch { a.requestAbort(reason: "renewing the association: conclude failed") }
                     }
                 }
@@ -191,9 +197,11 @@ public final class TASE2Link: Sendable {
         } onCancel: {
             a.requestAbort(reason: "the link was stopped")
         }
-        state.withLock { s in
+        return state.withLock { s in
             s.client = nil
             s.running = [:]
+            defer { s.renewing = false }
+            return s.renewing
         }
     }
 }
