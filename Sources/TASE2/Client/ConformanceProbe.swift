@@ -46,11 +46,10 @@ public struct ConformanceProbe: Sendable {
     public func run(on a: MMSAssociation, expectedBilateralTableID: String? = nil, declared: [ObjectName: PointTypeInfo] = [:],
                     transport: (@Sendable (MMSAssociation) async -> ProbeRow)? = nil,
                     logger: Logger = Logger(label: "freetase2.probe"), progress: (@Sendable (ProbeRow) -> Void)? = nil) async -> [ProbeRow] {
-        let rows = Mutex<[ProbeRow]>([])
-        func add(_ r: ProbeRow) {
-            rows.withLock { $0.append(r) }
-            progress?(r)
-        }
+        // A class, not a local Mutex captured by a local function: the optimizer (Swift 6.2,
+        // CopyPropagation) crashed on that in release builds.
+        let rows = ProbeRows(progress)
+        let add = rows.add
         if let transport { add(await transport(a)) }
         do {
             let id = try await a.identify()
@@ -63,7 +62,7 @@ public struct ConformanceProbe: Sendable {
             client = try await TASE2Client.attach(to: a, expectedBilateralTableID: expectedBilateralTableID, logger: logger)
         } catch {
             add(ProbeRow(block: nil, "association check", .fail, "\(error)"))
-            return rows.withLock { $0 }
+            return rows.all
         }
         client.declare(declared)
         add(ProbeRow(block: nil, "association check", .pass,
@@ -84,9 +83,12 @@ public struct ConformanceProbe: Sendable {
             // The association stays the caller's: only the tasks reading it end here.
             group.cancelAll()
         }
-        return rows.withLock { $0 }
+        return rows.all
     }
 
+    // Not optimized: Swift 6.2's CopyPropagation pass crashes on this function in release builds
+    // ("Found ownership error"); it runs once per probe, so nothing is lost.
+    @_optimize(none)
     func checks(_ c: TASE2Client, reports: Inbox<TransferReport>, messages: Inbox<InformationMessage>, add: (ProbeRow) -> Void) async {
         let a = c.association
         // Edition and features.
@@ -402,6 +404,18 @@ extension ObjectName {
         case .aaSpecific: return .aaSpecific(item)
         }
     }
+}
+
+/// The probe's rows as they are decided, told to `progress` one by one.
+final class ProbeRows: Sendable {
+    let rows = Mutex<[ProbeRow]>([])
+    let progress: (@Sendable (ProbeRow) -> Void)?
+    init(_ progress: (@Sendable (ProbeRow) -> Void)?) { self.progress = progress }
+    @Sendable func add(_ r: ProbeRow) {
+        rows.withLock { $0.append(r) }
+        progress?(r)
+    }
+    var all: [ProbeRow] { rows.withLock { $0 } }
 }
 
 /// Items one task puts and another takes, with a deadline: the probe waits for "a report of
