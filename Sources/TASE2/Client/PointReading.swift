@@ -94,20 +94,25 @@ public final class PointTypes: Sendable {
         return out
     }
 
-    /// True when the partner would not describe `name` (its type may be guessed from a value).
-    func undescribed(_ name: ObjectName) -> Bool { state.withLock { if case .undescribed? = $0[name] { return true } else { return false } } }
+    /// `result` of `name` decoded with what is known of its type, under one lock: a guess from
+    /// the value only when the partner would not describe it.
+    public func reading(_ name: ObjectName, _ result: AccessResult) -> PointReading {
+        let entry = state.withLock { $0[name] }
+        if case .undescribed? = entry { return PointReading(name: name, type: nil, result: result, guess: true) }
+        return PointReading(name: name, type: entry?.type, result: result)
+    }
 
     /// Reads objects and decodes the points among them with their types, in requests of at
     /// most `perRequest` names; one reading per name, in order. `progress`: names read so far.
     public func read(_ names: [ObjectName], perRequest: Int = 100, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [PointReading] {
-        let known = await lookup(names)
+        _ = await lookup(names)
         var out: [PointReading] = []
         out.reserveCapacity(names.count)
         var i = 0
         while i < names.count {
             let chunk = names[i..<min(names.count, i + max(1, perRequest))]
             let results = try await association.read(chunk.map { VariableAccess($0) })
-            for (n, r) in zip(chunk, results) { out.append(PointReading(name: n, type: known[n], result: r, guess: undescribed(n))) }
+            for (n, r) in zip(chunk, results) { out.append(reading(n, r)) }
             i += chunk.count
             progress?(i)
         }
@@ -165,7 +170,7 @@ public struct PointTypeInfo: Hashable, Sendable, CustomStringConvertible {
 
 extension TypeSpecification {
     /// Equal types, where component names count only when both sides have them (and without case).
-    func sameShape(_ o: TypeSpecification) -> Bool {
+    public func sameShape(_ o: TypeSpecification) -> Bool {
         switch (self, o) {
         case (.structure(_, let a), .structure(_, let b)):
             return a.count == b.count && zip(a, b).allSatisfy { x, y in
@@ -232,20 +237,27 @@ extension PointValue {
         return ISO8601.format(secondsSince1970: Int64(timeStamp), milliseconds: layout.carriesMilliseconds ? Int(milliseconds) : nil)
     }
 
-    /// `ON valid telemetered 2026-12-01T08:31:06.000Z` — the fields the type carries.
-    public func text(_ t: PointType) -> String {
-        var parts = [valueText(t)]
+    /// Quality as words (`valid telemetered off-normal`), nil when the type carries none.
+    public func qualityText(_ t: PointType) -> String? {
+        guard t.layout().carriesFlags else { return nil }
+        var parts = [flags.validity.name, flags.currentSource.name]
+        if flags.offNormal { parts.append("off-normal") }
+        if flags.timeStampInvalid { parts.append("time-invalid") }
+        return parts.joined(separator: " ")
+    }
+
+    /// COV counter and operating time, where the type carries them (`cov 3`).
+    public func countersText(_ t: PointType) -> String? {
         let layout = t.layout()
-        if layout.carriesFlags {
-            parts.append(flags.validity.name)
-            parts.append(flags.currentSource.name)
-            if flags.offNormal { parts.append("off-normal") }
-            if flags.timeStampInvalid { parts.append("time-invalid") }
-        }
-        if let time = timeText(t) { parts.append(time) }
+        var parts: [String] = []
         if layout.carriesCOV { parts.append("cov \(cov)") }
         if layout.carriesOperatingTime { parts.append("operating \(operatingTime) ms") }
-        return parts.joined(separator: " ")
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    /// `ON valid telemetered 2026-12-01T08:31:06.000Z` — the fields the type carries.
+    public func text(_ t: PointType) -> String {
+        [valueText(t), qualityText(t), timeText(t), countersText(t)].compactMap { $0 }.joined(separator: " ")
     }
 }
 

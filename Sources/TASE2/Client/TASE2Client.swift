@@ -11,20 +11,20 @@ public struct TransferReport: Sendable {
     public var transferSet: ObjectName?
     public var timeStamp: Int32?
     public var conditions: DSConditions?
-    /// Every member that carried a value or an error, in report order, as it came.
-    public var values: [(name: ObjectName, result: AccessResult)]
-    /// The same members decoded with their point types.
+    /// Every member that carried a value or an error, in report order, decoded with its point
+    /// type (the raw result is in each reading).
     public var points: [PointReading]
+    /// The same members as they came: derived from `points`, not stored twice.
+    public var values: [(name: ObjectName, result: AccessResult)] { points.map { ($0.name, $0.result) } }
     /// From a critical transfer set: acknowledged when `TransferReports` hands it to the caller.
     public var critical: Bool
 
     public init(dataSet: ObjectName? = nil, transferSet: ObjectName? = nil, timeStamp: Int32? = nil, conditions: DSConditions? = nil,
-                values: [(name: ObjectName, result: AccessResult)] = [], points: [PointReading] = [], critical: Bool = false) {
+                points: [PointReading] = [], critical: Bool = false) {
         self.dataSet = dataSet
         self.transferSet = transferSet
         self.timeStamp = timeStamp
         self.conditions = conditions
-        self.values = values
         self.points = points
         self.critical = critical
     }
@@ -244,12 +244,12 @@ public final class TASE2Client: Sendable {
     /// the transfer-set special members come back as they are.
     public func readDataSet(_ dataSet: ObjectName) async throws -> [PointReading] {
         let members = try await association.listAttributes(dataSet).variables.compactMap(\.variable.name)
-        let known = await types.lookup(members)
+        _ = await types.lookup(members)
         let results = try await association.read(list: dataSet)
         guard results.count == members.count else {
             throw MMSAssociationError.unexpectedResponse("\(dataSet) has \(members.count) members but its read gave \(results.count) results")
         }
-        return zip(members, results).map { PointReading(name: $0, type: known[$0], result: $1, guess: types.undescribed($0)) }
+        return zip(members, results).map { types.reading($0, $1) }
     }
 
     // MARK: Transfer sets
@@ -465,8 +465,7 @@ final class ReportDemux: Sendable {
             case (TASE2Names.transferSetTimeStamp, .success(.integer(let t))): report.timeStamp = Int32(clamping: t)
             case (TASE2Names.dsConditionsDetected, .success(.bitString(let b))): report.conditions = DSConditions(rawValue: b.count > 0 ? b.byte(0) : 0)
             default:
-                report.values.append((n, result))
-                report.points.append(PointReading(name: n, type: types.known(n), result: result, guess: types.undescribed(n)))
+                report.points.append(types.reading(n, result))
             }
         }
         if let ts = report.transferSet {

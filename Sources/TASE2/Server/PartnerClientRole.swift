@@ -79,8 +79,8 @@ extension TASE2Server {
                 var dropped = 0
                 for await d in client.deliveries {
                     let r = d.report
-                    for (name, result) in r.values {
-                        if case .dropped = self.partnerValueContinuation.yield(PartnerValue(bilateralTable: table.id, name: name, result: result,
+                    for p in r.points {
+                        if case .dropped = self.partnerValueContinuation.yield(PartnerValue(bilateralTable: table.id, name: p.name, result: p.result,
                                                                                             conditions: r.conditions, timeStamp: r.timeStamp)) {
                             dropped += 1
                             if dropped == 1 || dropped % 10_000 == 0 {

@@ -158,11 +158,6 @@ struct BrowseCommand: AsyncParsableCommand {
 }
 
 extension TypeSpecification {
-    /// A DSTransferSet of either edition (component names not compared).
-    var isDSTransferSet: Bool {
-        guard case .structure(_, let c) = self, c.count == 12 || c.count == 13 else { return false }
-        let e: Edition = c.count == 13 ? .v2000 : .v1996
-        guard case .structure(_, let expected) = DSTransferSet.typeSpecification(e) else { return false }
-        return zip(c, expected).allSatisfy { $0.type == $1.type }
-    }
+    /// A DSTransferSet of either edition.
+    var isDSTransferSet: Bool { [Edition.v2000, .v1996].contains { sameShape(DSTransferSet.typeSpecification($0)) } }
 }

@@ -42,17 +42,8 @@ enum Output {
         let name = safe(r.name.description)
         if let e = r.error { return [name, r.type?.description ?? "-", "error: \(e)", "", ""] }
         guard let t = r.type, let v = r.value else { return [name, "-", r.result.data.map(describe) ?? "-", "", ""] }
-        let layout = t.type.layout(stateQ: t.stateQ)
-        var quality: [String] = []
-        if layout.carriesFlags {
-            quality = [v.flags.validity.name, v.flags.currentSource.name]
-            if v.flags.offNormal { quality.append("off-normal") }
-            if v.flags.timeStampInvalid { quality.append("time-invalid") }
-        }
-        var value = v.valueText(t.type)
-        if layout.carriesCOV { value += " (cov \(v.cov))" }
-        if layout.carriesOperatingTime { value += " (operating \(v.operatingTime) ms)" }
-        return [name, t.type.rawValue, value, quality.joined(separator: " "), v.timeText(t.type) ?? ""]
+        let value = v.valueText(t.type) + (v.countersText(t.type).map { " (\($0))" } ?? "")
+        return [name, t.type.rawValue, value, v.qualityText(t.type) ?? "", v.timeText(t.type) ?? ""]
     }
 
     /// `ICC1/Breaker_1  StateQTimeTag  ON  valid telemetered  2026-12-01T08:31:06Z`

@@ -56,7 +56,7 @@ struct PartnerOptions: ParsableArguments {
         guard maxNames > 0 else { throw ValidationError("--max-names must be positive") }
         guard requestTimeout > 0, requestTimeout <= 86_400 else { throw ValidationError("--request-timeout must be between 0 and 86400 seconds") }
         if let timeout, timeout < 0 || timeout > 86_400 { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
-        _ = try declaredTypes()
+        _ = try typeOptions()  // the file of --config is read once, when the command runs
     }
 
     /// The types from `--type` and `--config` (`--type` wins).
@@ -71,6 +71,13 @@ struct PartnerOptions: ParsableArguments {
                 throw ValidationError("--config: \(error)")
             }
         }
+        for (n, t) in try typeOptions() { out[n] = t }
+        return out
+    }
+
+    /// `--type NAME=TYPE`, checked (no file is read).
+    func typeOptions() throws -> [ObjectName: PointTypeInfo] {
+        var out: [ObjectName: PointTypeInfo] = [:]
         for t in type {
             let parts = t.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--type \(escaped(t)) is not NAME=TYPE") }
