@@ -183,6 +183,20 @@ public struct BERWriter: ~Copyable, @unchecked Sendable {
         p[3] = byte
     }
 
+    /// Runs `body` with a cursor over at least `maxCount` free bytes in front of what is written,
+    /// and keeps what it prepends. The cursor checks no bounds: `body` must prepend at most
+    /// `maxCount` bytes. For the encoders of fixed-shape values (a point from storage) that would
+    /// otherwise check the capacity once per element.
+    @inlinable @inline(__always)
+    public mutating func prependUnchecked(maxCount: Int, _ body: (inout BERPrependCursor) -> Void) {
+        reserve(maxCount)
+        var c = BERPrependCursor(base + start)
+        body(&c)
+        let n = (base + start) - c.p
+        precondition(n >= 0 && n <= maxCount, "BERPrependCursor wrote past its reservation")
+        start -= n
+    }
+
     // MARK: Headers
 
     /// Octets a definite length of `length` takes in the shortest form.
@@ -336,4 +350,84 @@ public struct BERWriter: ~Copyable, @unchecked Sendable {
     public mutating func prependNull(tag: BERTag = .null) {
         prependHeader(tag, length: 0)
     }
+}
+
+/// Writes backwards from `p` without bounds checks, inside `BERWriter.prependUnchecked`, which
+/// reserved the room. Each method prepends one complete element.
+@frozen
+public struct BERPrependCursor {
+    @usableFromInline var p: UnsafeMutablePointer<UInt8>
+
+    @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
+
+    @inlinable @inline(__always)
+    public mutating func byte(_ b: UInt8) {
+        p -= 1
+        p.pointee = b
+    }
+
+    /// An identifier of a low tag number (< 31) and a short definite length (< 128).
+    @inlinable @inline(__always)
+    public mutating func header(_ tag: BERTag, length: Int) {
+        p -= 2
+        p[0] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+        p[1] = UInt8(truncatingIfNeeded: length)
+    }
+
+    /// `tag 05 08 <IEEE 754 single>`.
+    @inlinable @inline(__always)
+    public mutating func float32(_ value: Float, tag: BERTag) {
+        p -= 7
+        p[0] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+        p[1] = 5
+        p[2] = 8
+        UnsafeMutableRawPointer(p + 3).storeBytes(of: value.bitPattern.bigEndian, as: UInt32.self)
+    }
+
+    /// A BIT STRING of exactly 8 bits: `tag 02 00 <octet>`.
+    @inlinable @inline(__always)
+    public mutating func bitString8(_ octet: UInt8, tag: BERTag) {
+        p -= 4
+        p[0] = tag.leading | UInt8(truncatingIfNeeded: tag.number)
+        p[1] = 2
+        p[2] = 0
+        p[3] = octet
+    }
+
+    /// An INTEGER in its shortest two's-complement form (a 32-bit value takes at most 6 bytes
+    /// with its header, a 64-bit one 10).
+    @inlinable @inline(__always)
+    public mutating func integer(_ value: Int64, tag: BERTag) {
+        // Octets needed: the bits that differ from the sign, plus the sign bit.
+        let magnitude = UInt64(bitPattern: value ^ (value >> 63))
+        let n = (64 - magnitude.leadingZeroBitCount) / 8 + 1
+        var v = UInt64(bitPattern: value)
+        var i = 0
+        while i < n {
+            p -= 1
+            p.pointee = UInt8(truncatingIfNeeded: v)
+            v >>= 8
+            i += 1
+        }
+        header(tag, length: n)
+    }
+
+    /// A non-negative INTEGER (an MMS Unsigned), with a leading zero when the top bit is set.
+    @inlinable @inline(__always)
+    public mutating func unsigned(_ value: UInt64, tag: BERTag) {
+        let n = (64 - value.leadingZeroBitCount) / 8 + 1
+        var v = value
+        var i = 0
+        while i < n {
+            p -= 1
+            p.pointee = UInt8(truncatingIfNeeded: v)
+            v >>= 8
+            i += 1
+        }
+        header(tag, length: n)
+    }
+
+    /// Bytes prepended since `mark` (a `position` taken earlier).
+    @inlinable public var position: UnsafeMutablePointer<UInt8> { p }
+    @inlinable public func count(since mark: UnsafeMutablePointer<UInt8>) -> Int { mark - p }
 }

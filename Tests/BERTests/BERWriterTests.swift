@@ -21,6 +21,37 @@ struct BERWriterTests {
         #expect(w.toArray() == [0x86, 0x09, 0x00] + [UInt8](repeating: 0xFF, count: 8))
     }
 
+    /// The unchecked cursor writes what the checked writer does, and the writer grows for it.
+    @Test func prependCursorMatchesTheWriter() {
+        let ints: [Int64] = [0, 1, 127, 128, 255, 256, -1, -128, -129, 32767, -32768, 1_700_000_000, .max, .min]
+        for v in ints {
+            var a = BERWriter(capacity: 16)
+            a.prepend(0x55)
+            a.prependUnchecked(maxCount: 10) { c in c.integer(v, tag: .context(5)) }
+            var g = BERWriter(capacity: 16)
+            g.prepend(0x55)
+            g.prependInteger(v, tag: .context(5))
+            #expect(a.toArray() == g.toArray(), "\(v)")
+        }
+        for u: UInt64 in [0, 127, 128, 0xFFFF, 0x8000, .max] {
+            var a = BERWriter(capacity: 16)
+            a.prependUnchecked(maxCount: 11) { c in c.unsigned(u, tag: .context(6)) }
+            var g = BERWriter(capacity: 16)
+            g.prependUnsigned(u, tag: .context(6))
+            #expect(a.toArray() == g.toArray(), "\(u)")
+        }
+        // A structure of float and flags, into a writer that must grow to hold it.
+        var a = BERWriter(capacity: 16)
+        for _ in 0..<3 { a.prependUnchecked(maxCount: 40) { c in
+            let end = c.position
+            c.bitString8(0x20, tag: .context(4))
+            c.float32(12.5, tag: .context(7))
+            c.header(.contextConstructed(2), length: c.count(since: end))
+        } }
+        #expect(a.count == 39)
+        #expect(Array(a.toArray().prefix(13)) == [0xA2, 0x0B, 0x87, 0x05, 0x08, 0x41, 0x48, 0x00, 0x00, 0x84, 0x02, 0x00, 0x20])
+    }
+
     @Test func lengthsAndGrowth() throws {
         var w = BERWriter(capacity: 16)
         let payload = [UInt8](repeating: 0xAB, count: 300)

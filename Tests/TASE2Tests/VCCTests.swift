@@ -148,7 +148,28 @@ struct PointTypeTests {
     /// The layout table is indexed by `ordinal`, a switch written out by hand: it must follow `allCases`.
     @Test func ordinalsFollowAllCases() {
         #expect(PointType.allCases.enumerated().allSatisfy { $0.offset == $0.element.ordinal })
-        #expect(PointType.allCases.allSatisfy { $0.maxEncodedSize >= 2 && $0.maxEncodedSize < 64 })
+        #expect(PointType.allCases.allSatisfy { $0.maxEncodedSize >= 2 && $0.maxEncodedSize <= PointType.maxEncodedSizeOfAnyType })
+    }
+
+    /// Every field at both ends of its range: the unchecked encoder writes what the tree does.
+    @Test func extremeValuesEncodeTheSameStraightFromStorage() {
+        let ends: [PointValue] = [
+            PointValue(real: -.greatestFiniteMagnitude, discrete: .min, state: 0xFF, flags: DataFlags(rawValue: 0xFF), timeStamp: .min,
+                       milliseconds: .min, cov: .max, eventFlags: 0xFF, packedEvent: 0xFF, operatingTime: .min),
+            PointValue(real: .infinity, discrete: .max, timeStamp: .max, milliseconds: .max, cov: 0, operatingTime: .max),
+            PointValue(discrete: 127, timeStamp: 128, milliseconds: -128, cov: 127, operatingTime: -129),
+            PointValue(discrete: -1, timeStamp: 0, milliseconds: 255, cov: 128, operatingTime: 256),
+        ]
+        for v in ends {
+            for t in PointType.allCases {
+                for shape in [StateQShape.bitString, .valueAndFlags] {
+                    var w = BERWriter(capacity: 16)
+                    w.prepend(0xEE)  // what was written before stays behind the point
+                    t.prepend(v, stateQ: shape, to: &w)
+                    #expect(w.toArray() == t.data(v, stateQ: shape).encoded() + [0xEE], "\(t) \(shape) \(v)")
+                }
+            }
+        }
     }
 
     @Test func everyTypeEncodesTheSameStraightFromStorage() throws {

@@ -262,3 +262,16 @@ _ = measure("encode a full report of 1,000 RealQ points from storage", values: 1
     }
     return reportWriter.count
 }
+_ = measure("… the same report framed (+pres, session, COTP, TPKT)", values: 1000, iterations: 2000) {
+    reportWriter.reset()
+    InformationReport.prependPDU(.variableListName(.domainSpecific(domain: "ICC1", item: "DS")), to: &reportWriter) { w in
+        var i = stored.count - 1
+        while i >= 0 {
+            realQ.prepend(stored[i], to: &w)
+            i -= 1
+        }
+    }
+    OSIEncoder.prependDataFraming(to: &reportWriter, contexts: contexts)
+    COTPSegmenter.prependFrames(to: &reportWriter, maxTPDUSize: 65_531)
+    return reportWriter.count
+}

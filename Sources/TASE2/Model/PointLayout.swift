@@ -179,61 +179,80 @@ extension PointType {
         }.max() ?? 64
     }
 
+    /// The most octets any point takes on the wire (a PackedProtectionEvent at its widest takes 28).
+    static let maxEncodedSizeOfAnyType = 40
+
     /// Prepends the point's value straight from storage to a PDU being encoded: the same bytes as
-    /// `data(_:stateQ:).prepend(to:)`, without building a value tree.
+    /// `data(_:stateQ:).prepend(to:)`, without building a value tree. One capacity check per
+    /// point, then straight-line stores (this is the loop of every report and list read, where a
+    /// loop over `layout`'s members cost 30 ns a point). It follows the layout table member for
+    /// member, last first; `everyTypeEncodesTheSameStraightFromStorage` holds the two together.
     public func prepend(_ v: PointValue, stateQ: StateQShape = .bitString, to w: inout BERWriter) {
-        let l = self == .stateQ && stateQ == .valueAndFlags ? Self.packedStateQValueAndFlags : Self.packedLayouts[ordinal]
-        let mark = w.count
-        var i = Int(l.count) - 1
-        while i >= 0 {
-            if let m = PointMember(rawValue: UInt8(truncatingIfNeeded: l.members >> UInt64(8 * i))) { prependMember(m, v, to: &w) }
-            i -= 1
-        }
-        if l.isStructure { w.prependHeader(.contextConstructed(2), length: w.count - mark) }
-    }
-
-    /// The layout table packed into words for the encoder (no array to retain per value).
-    struct PackedLayout: Sendable {
-        let members: UInt64
-        let count: UInt8
-        let isStructure: Bool
-
-        init(_ l: PointLayout) {
-            precondition(l.members.count <= 8)
-            var m: UInt64 = 0
-            for (i, member) in l.members.enumerated() { m |= UInt64(member.rawValue) << UInt64(8 * i) }
-            members = m
-            count = UInt8(l.members.count)
-            isStructure = l.isStructure
-        }
-    }
-
-    static let packedLayouts: [PackedLayout] = layouts.map(PackedLayout.init)
-    static let packedStateQValueAndFlags = PackedLayout(stateQValueAndFlags)
-
-    @inline(__always)
-    func prependMember(_ m: PointMember, _ v: PointValue, to w: inout BERWriter) {
-        @inline(__always) func bits8(_ b: UInt8) { w.prependBitString8(b, tag: .context(4)) }
-        switch m {
-        case .value:
-            switch base {
-            case .real: w.prependFloat32(v.real, tag: .context(7))
-            case .discrete: w.prependInteger(Int64(v.discrete), tag: .context(5))
-            default: bits8(v.state)
+        w.prependUnchecked(maxCount: Self.maxEncodedSizeOfAnyType) { c in
+            let end = c.position
+            let int = BERTag.context(5), bits = BERTag.context(4)
+            @inline(__always) func value(_ c: inout BERPrependCursor) {
+                switch base {
+                case .real: c.float32(v.real, tag: .context(7))
+                case .discrete: c.integer(Int64(v.discrete), tag: int)
+                default: c.bitString8(v.state, tag: bits)
+                }
             }
-        case .stateOctet: bits8(v.stateOctet)
-        case .stateValue: bits8(v.state & 0xC0)
-        case .flags: bits8(v.flags.rawValue)
-        case .timeStamp: w.prependInteger(Int64(v.timeStamp), tag: .context(5))
-        case .timeStampExtended, .eventTime:
-            let mark = w.count
-            w.prependInteger(Int64(v.milliseconds), tag: .context(5))
-            w.prependInteger(Int64(v.timeStamp), tag: .context(5))
-            w.prependHeader(.contextConstructed(2), length: w.count - mark)
-        case .cov: w.prependUnsigned(UInt64(v.cov), tag: .context(6))
-        case .singleEventFlags, .packedEventFlags: bits8(v.eventFlags)
-        case .packedEvent: bits8(v.packedEvent)
-        case .operatingTime: w.prependInteger(Int64(v.operatingTime), tag: .context(5))
+            @inline(__always) func timeStampExtended(_ c: inout BERPrependCursor) {
+                let end = c.position
+                c.integer(Int64(v.milliseconds), tag: int)
+                c.integer(Int64(v.timeStamp), tag: int)
+                c.header(.contextConstructed(2), length: c.count(since: end))
+            }
+            let isState = base == .state
+            switch family {
+            case .plain:
+                if isState { c.bitString8(v.stateOctet, tag: bits) } else { value(&c) }
+                return
+            case .q where isState:
+                guard stateQ == .valueAndFlags else {
+                    c.bitString8(v.stateOctet, tag: bits)
+                    return
+                }
+                c.bitString8(v.flags.rawValue, tag: bits)
+                c.bitString8(v.state & 0xC0, tag: bits)
+            case .q:
+                c.bitString8(v.flags.rawValue, tag: bits)
+                value(&c)
+            case .qTimeTag where isState:
+                c.bitString8(v.stateOctet, tag: bits)
+                c.integer(Int64(v.timeStamp), tag: int)
+            case .qTimeTag:
+                c.bitString8(v.flags.rawValue, tag: bits)
+                c.integer(Int64(v.timeStamp), tag: int)
+                value(&c)
+            case .extended where isState:
+                c.unsigned(UInt64(v.cov), tag: .context(6))
+                c.bitString8(v.stateOctet, tag: bits)
+                c.integer(Int64(v.timeStamp), tag: int)
+            case .extended:
+                c.unsigned(UInt64(v.cov), tag: .context(6))
+                c.bitString8(v.flags.rawValue, tag: bits)
+                c.integer(Int64(v.timeStamp), tag: int)
+                value(&c)
+            case .qTimeTagExtended where isState:
+                c.bitString8(v.stateOctet, tag: bits)
+                timeStampExtended(&c)
+            case .qTimeTagExtended:
+                c.bitString8(v.flags.rawValue, tag: bits)
+                timeStampExtended(&c)
+                value(&c)
+            case .protection:
+                timeStampExtended(&c)
+                c.integer(Int64(v.operatingTime), tag: int)
+                if self == .singleProtectionEvent {
+                    c.bitString8(v.eventFlags, tag: bits)
+                } else {
+                    c.bitString8(v.eventFlags, tag: bits)
+                    c.bitString8(v.packedEvent, tag: bits)
+                }
+            }
+            c.header(.contextConstructed(2), length: c.count(since: end))
         }
     }
 
