@@ -59,13 +59,18 @@ struct BenchmarkError: Error, CustomStringConvertible {
 }
 
 /// CPU time (user + system) of a process in seconds, from /proc/PID/stat.
-func cpuSeconds(_ pid: Int32) -> Double {
+func cpuSeconds(_ pid: Int32) -> Double { cpuTimes(pid).total }
+
+/// The process's CPU in user and in kernel mode: in the kernel on loopback, a server also pays
+/// for delivering what it writes into the client's socket.
+func cpuTimes(_ pid: Int32) -> (user: Double, kernel: Double, total: Double) {
     guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = s.lastIndex(of: ")") else { return 0 }
+          let close = s.lastIndex(of: ")") else { return (0, 0, 0) }
     let fields = s[s.index(after: close)...].split(separator: " ")
     // After the name: state(0) ppid(1) … utime(11) stime(12), in clock ticks.
-    guard fields.count > 12, let u = Double(fields[11]), let k = Double(fields[12]) else { return 0 }
-    return (u + k) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    guard fields.count > 12, let u = Double(fields[11]), let k = Double(fields[12]) else { return (0, 0, 0) }
+    let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (u / tick, k / tick, (u + k) / tick)
 }
 
 /// A field of /proc/PID/status: VmRSS and VmHWM in bytes, Threads as a count.

@@ -158,8 +158,15 @@ public struct AssociationStateMachine<Pending: Sendable>: Sendable {
     public var isClosed: Bool { if case .closed = phase { return true } else { return false } }
 
     /// When `timerFired` must next be called, if ever.
-    public var nextDeadline: NIODeadline? {
-        [associateDeadline, partialDeadline, releaseDeadline, conclude?.deadline, requests.earliestDeadline].compactMap { $0 }.min()
+    @inline(__always) public var nextDeadline: NIODeadline? {
+        // Asked after every action: no array per call.
+        @inline(__always) func earlier(_ a: NIODeadline?, _ b: NIODeadline?) -> NIODeadline? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return min(a, b)
+        }
+        return earlier(earlier(earlier(associateDeadline, partialDeadline), earlier(releaseDeadline, conclude?.deadline)),
+                       requests.earliestDeadline)
     }
 
     // MARK: Connection events

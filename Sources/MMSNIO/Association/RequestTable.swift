@@ -147,7 +147,7 @@ struct RequestTable<Pending: Sendable>: Sendable {
         return all
     }
 
-    var earliestDeadline: NIODeadline? {
+    @inline(__always) var earliestDeadline: NIODeadline? {
         var d = waiting.first?.deadline
         for o in outstanding.values where d == nil || o.deadline < d! { d = o.deadline }
         return d

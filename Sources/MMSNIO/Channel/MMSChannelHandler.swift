@@ -220,8 +220,15 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func rearmTimer() {
         guard let context else { return }
-        let next = machine.nextDeadline
+        // Read in place: `machine.nextDeadline` on a property of a class copied the whole
+        // machine (and retained all it holds) after every action.
+        let next = withUnsafeMutablePointer(to: &machine) { $0.pointee.nextDeadline }
         guard next != timerDeadline else { return }
+        // A timer due no later than the next deadline stays: when it fires early, the machine
+        // finds nothing expired and the timer is set again. A client with requests in flight
+        // moves its deadline with every answer, and a timer rescheduled per answer cost 3% of
+        // the server's CPU.
+        if let scheduled = timerDeadline, let next, scheduled <= next { return }
         timer?.cancel()
         timerDeadline = next
         guard let next else {
@@ -240,7 +247,8 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Actions
 
     func perform(_ action: AssociationStateMachine<Pending>.Action) {
-        defer { rearmTimer() }
+        // Inside `channelRead` the timer is set once, after the last action of the read.
+        defer { if !batching { rearmTimer() } }
         guard let context else { return }
         switch action {
         case .none:

@@ -187,73 +187,78 @@ extension PointType {
     /// point, then straight-line stores (this is the loop of every report and list read, where a
     /// loop over `layout`'s members cost 30 ns a point). It follows the layout table member for
     /// member, last first; `everyTypeEncodesTheSameStraightFromStorage` holds the two together.
+    @inline(__always)
     public func prepend(_ v: PointValue, stateQ: StateQShape = .bitString, to w: inout BERWriter) {
-        w.prependUnchecked(maxCount: Self.maxEncodedSizeOfAnyType) { c in
+        w.prependUnchecked(maxCount: Self.maxEncodedSizeOfAnyType) { c in prepend(v, stateQ: stateQ, to: &c) }
+    }
+
+    /// The body of `prepend(_:stateQ:to:)`, into room already reserved.
+    @inline(__always)
+    func prepend(_ v: PointValue, stateQ: StateQShape, to c: inout BERPrependCursor) {
+        let end = c.position
+        let int = BERTag.context(5), bits = BERTag.context(4)
+        @inline(__always) func value(_ c: inout BERPrependCursor) {
+            switch base {
+            case .real: c.float32(v.real, tag: .context(7))
+            case .discrete: c.integer(Int64(v.discrete), tag: int)
+            default: c.bitString8(v.state, tag: bits)
+            }
+        }
+        @inline(__always) func timeStampExtended(_ c: inout BERPrependCursor) {
             let end = c.position
-            let int = BERTag.context(5), bits = BERTag.context(4)
-            @inline(__always) func value(_ c: inout BERPrependCursor) {
-                switch base {
-                case .real: c.float32(v.real, tag: .context(7))
-                case .discrete: c.integer(Int64(v.discrete), tag: int)
-                default: c.bitString8(v.state, tag: bits)
-                }
-            }
-            @inline(__always) func timeStampExtended(_ c: inout BERPrependCursor) {
-                let end = c.position
-                c.integer(Int64(v.milliseconds), tag: int)
-                c.integer(Int64(v.timeStamp), tag: int)
-                c.header(.contextConstructed(2), length: c.count(since: end))
-            }
-            let isState = base == .state
-            switch family {
-            case .plain:
-                if isState { c.bitString8(v.stateOctet, tag: bits) } else { value(&c) }
-                return
-            case .q where isState:
-                guard stateQ == .valueAndFlags else {
-                    c.bitString8(v.stateOctet, tag: bits)
-                    return
-                }
-                c.bitString8(v.flags.rawValue, tag: bits)
-                c.bitString8(v.state & 0xC0, tag: bits)
-            case .q:
-                c.bitString8(v.flags.rawValue, tag: bits)
-                value(&c)
-            case .qTimeTag where isState:
-                c.bitString8(v.stateOctet, tag: bits)
-                c.integer(Int64(v.timeStamp), tag: int)
-            case .qTimeTag:
-                c.bitString8(v.flags.rawValue, tag: bits)
-                c.integer(Int64(v.timeStamp), tag: int)
-                value(&c)
-            case .extended where isState:
-                c.unsigned(UInt64(v.cov), tag: .context(6))
-                c.bitString8(v.stateOctet, tag: bits)
-                c.integer(Int64(v.timeStamp), tag: int)
-            case .extended:
-                c.unsigned(UInt64(v.cov), tag: .context(6))
-                c.bitString8(v.flags.rawValue, tag: bits)
-                c.integer(Int64(v.timeStamp), tag: int)
-                value(&c)
-            case .qTimeTagExtended where isState:
-                c.bitString8(v.stateOctet, tag: bits)
-                timeStampExtended(&c)
-            case .qTimeTagExtended:
-                c.bitString8(v.flags.rawValue, tag: bits)
-                timeStampExtended(&c)
-                value(&c)
-            case .protection:
-                timeStampExtended(&c)
-                c.integer(Int64(v.operatingTime), tag: int)
-                if self == .singleProtectionEvent {
-                    c.bitString8(v.eventFlags, tag: bits)
-                } else {
-                    c.bitString8(v.eventFlags, tag: bits)
-                    c.bitString8(v.packedEvent, tag: bits)
-                }
-            }
+            c.integer(Int64(v.milliseconds), tag: int)
+            c.integer(Int64(v.timeStamp), tag: int)
             c.header(.contextConstructed(2), length: c.count(since: end))
         }
+        let isState = base == .state
+        switch family {
+        case .plain:
+            if isState { c.bitString8(v.stateOctet, tag: bits) } else { value(&c) }
+            return
+        case .q where isState:
+            guard stateQ == .valueAndFlags else {
+                c.bitString8(v.stateOctet, tag: bits)
+                return
+            }
+            c.bitString8(v.flags.rawValue, tag: bits)
+            c.bitString8(v.state & 0xC0, tag: bits)
+        case .q:
+            c.bitString8(v.flags.rawValue, tag: bits)
+            value(&c)
+        case .qTimeTag where isState:
+            c.bitString8(v.stateOctet, tag: bits)
+            c.integer(Int64(v.timeStamp), tag: int)
+        case .qTimeTag:
+            c.bitString8(v.flags.rawValue, tag: bits)
+            c.integer(Int64(v.timeStamp), tag: int)
+            value(&c)
+        case .extended where isState:
+            c.unsigned(UInt64(v.cov), tag: .context(6))
+            c.bitString8(v.stateOctet, tag: bits)
+            c.integer(Int64(v.timeStamp), tag: int)
+        case .extended:
+            c.unsigned(UInt64(v.cov), tag: .context(6))
+            c.bitString8(v.flags.rawValue, tag: bits)
+            c.integer(Int64(v.timeStamp), tag: int)
+            value(&c)
+        case .qTimeTagExtended where isState:
+            c.bitString8(v.stateOctet, tag: bits)
+            timeStampExtended(&c)
+        case .qTimeTagExtended:
+            c.bitString8(v.flags.rawValue, tag: bits)
+            timeStampExtended(&c)
+            value(&c)
+        case .protection:
+            timeStampExtended(&c)
+            c.integer(Int64(v.operatingTime), tag: int)
+            if self == .singleProtectionEvent {
+                c.bitString8(v.eventFlags, tag: bits)
+            } else {
+                c.bitString8(v.eventFlags, tag: bits)
+                c.bitString8(v.packedEvent, tag: bits)
+            }
+        }
+        c.header(.contextConstructed(2), length: c.count(since: end))
     }
 
     /// The value a client wrote (whole point), or nil when the data does not have this type's

@@ -57,8 +57,10 @@ extension VirtualControlCentre {
         guard let s = session(association), case .listOfVariable(let l) = request.variableAccessSpecification else {
             return session(association) != nil
         }
+        // Only a `<Dev>_SBO` name can be a select: other names are not resolved twice.
         return !l.contains { access in
-            if case .name(let n) = access.variable, case .success(.deviceSBO) = resolve(n, s) { return true }
+            if case .name(let n) = access.variable, n.itemName.utf8.last == UInt8(ascii: "O"), n.itemName.hasSuffix("_SBO"),
+               case .success(.deviceSBO) = resolve(n, s) { return true }
             return false
         }
     }
@@ -190,10 +192,24 @@ extension VirtualControlCentre {
         }
     }
 
-    /// A read response of points only, straight from storage.
+    /// A read response of points only, straight from storage: one loop over the resolved
+    /// indices, with no call per value through a closure (a data set read again).
     func prependPoints(_ points: [Int], _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter) {
-        prependResults(points.count, request, invokeID: invokeID, to: &w) { k, values, types, stateQ, w in
-            types[points[k]].prepend(values[points[k]], stateQ: stateQ, to: &w)
+        let stateQ = self.stateQ
+        let types = store.types
+        store.withValues { values in
+            ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
+                                    to: &w) { w in
+                types.withUnsafeBufferPointer { t in
+                    values.withUnsafeBufferPointer { v in
+                        precondition(t.count == v.count)
+                        for i in points.reversed() {
+                            precondition(i >= 0 && i < t.count, "a read plan names a point the store does not have")
+                            t[i].prepend(v[i], stateQ: stateQ, to: &w)
+                        }
+                    }
+                }
+            }
         }
     }
 
