@@ -396,6 +396,42 @@ struct TransferSetTimingTests {
     }
 }
 
+@Suite("Reads straight from storage", .timeLimit(.minutes(1)))
+struct StorageReadTests {
+    /// A data set read again is answered from its resolved plan, 64 points per reservation: the
+    /// values must be those of the typed encoder, for every type, across reservations and across
+    /// an update between reads, and the answer must fit the buffer sized from the last one.
+    @Test func aDataSetReadAgainGivesTheTypedEncodersValues() async throws {
+        var c = testConfiguration()
+        c.vcc.edition = .v2000
+        let types = PointType.allCases
+        for i in 0..<300 {
+            c.points.append(PointConfig(name: "M\(i)", type: types[i % types.count], scope: .icc("ICC1"),
+                                        initial: PointValue(real: Float(i) + 0.25, discrete: Int32(i * 1000 - 150_000), state: 0x80,
+                                                            timeStamp: 1_700_000_000 + Int32(i), milliseconds: Int16(i % 1000), cov: UInt16(i))))
+        }
+        c.dataSets.append(DataSetConfig(name: "DS_Mixed", scope: .icc("ICC1"), members: (0..<300).map { icc1("M\($0)") }))
+        try await withTASE2Server(c) { server, port in
+            let a = try await connect(port)
+            func expected() -> [AccessResult] {
+                (0..<300).map { i in
+                    let h = server.handle("M\(i)", in: .icc("ICC1"))!
+                    return .success(types[i % types.count].data(server.vcc.value(of: h)))
+                }
+            }
+            let first = try await a.read(list: icc1("DS_Mixed"))
+            #expect(first == expected())
+            let second = try await a.read(list: icc1("DS_Mixed"))
+            #expect(second == first)
+            server.update((0..<300).map { (server.handle("M\($0)", in: .icc("ICC1"))!, PointValue(real: -1e30, discrete: .min, state: 0x40, flags: DataFlags(rawValue: 0xFC), timeStamp: .max, milliseconds: 999, cov: .max, eventFlags: 0xFF, packedEvent: 0x55, operatingTime: .min)) })
+            let third = try await a.read(list: icc1("DS_Mixed"))
+            #expect(third == expected())
+            #expect(third != first)
+            try await a.conclude()
+        }
+    }
+}
+
 @Suite("Edition and PDU-size rules", .timeLimit(.minutes(1)))
 struct EditionTests {
     @Test func edition1996TransferSetsHaveTwelveMembersAndOversizeReportsAreRefused() async throws {

@@ -45,11 +45,21 @@ enum AssociationServing {
                               association a: MMSAssociation) -> ByteBuffer {
         let framing = a.framing
         let allocator = a.allocator
+        let capacity: Int
+        switch q.variableAccessSpecification {
+        // Room to spare for an encoder that reserves ahead (the VCC: 64 points of 40 octets).
+        case .variableListName: capacity = max(1024, min(a.listAnswerSize.load(ordering: .relaxed) + 4096, framing.maxPDUSize + 4096))
+        case .listOfVariable(let l): capacity = min(64 * l.count + 64, framing.maxPDUSize)
+        }
         do {
             do {
-                return try framing.frame(capacity: 1024, allocator: allocator) { w in
+                let frame = try framing.frame(capacity: capacity, allocator: allocator) { w in
                     try device.prependReadResponse(q, invokeID: invokeID, for: a.context, to: &w)
                 }
+                if case .variableListName = q.variableAccessSpecification {
+                    a.listAnswerSize.store(frame.readableBytes, ordering: .relaxed)
+                }
+                return frame
             } catch let e as ServiceError {
                 return try framing.frame(.confirmedError(invokeID: invokeID, e), allocator: allocator)
             }

@@ -20,6 +20,9 @@ public final class MMSAssociation: Sendable {
     /// Bounds on what the peer's answers may make us hold.
     public let limits: MMSClientLimits
     static let requestIDs = Atomic<UInt64>(1)
+    /// Size of the last answer to a Read of a named variable list: the next one is encoded into a
+    /// buffer that large (a list read again is the common case), not grown from 1 kB by copies.
+    let listAnswerSize = Atomic<Int>(0)
 
     init(handler: NIOLoopBound<MMSChannelHandler>, channel: any Channel, context: AssociationContext, framing: Framing,
          remoteAddress: String, reports: ReportStream, closed: EventLoopFuture<Void>, limits: MMSClientLimits) {

@@ -192,6 +192,10 @@ extension VirtualControlCentre {
         }
     }
 
+    /// Points encoded behind one capacity check (64 × 40 octets: answers are framed with that
+    /// much room to spare, so the last reservation does not outgrow the buffer).
+    public static let pointsPerReservation = 64
+
     /// A read response of points only, straight from storage: one loop over the resolved
     /// indices, with no call per value through a closure (a data set read again).
     func prependPoints(_ points: [Int], _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter) {
@@ -203,9 +207,22 @@ extension VirtualControlCentre {
                 types.withUnsafeBufferPointer { t in
                     values.withUnsafeBufferPointer { v in
                         precondition(t.count == v.count)
-                        for i in points.reversed() {
-                            precondition(i >= 0 && i < t.count, "a read plan names a point the store does not have")
-                            t[i].prepend(v[i], stateQ: stateQ, to: &w)
+                        // Room for 64 points at a time, written through one cursor: a capacity
+                        // check per point made the writer's position a load and a store per
+                        // point (its bytes may alias it).
+                        var k = points.count
+                        while k > 0 {
+                            let n = min(k, Self.pointsPerReservation)
+                            w.prependUnchecked(maxCount: n * PointType.maxEncodedSizeOfAnyType) { c in
+                                var j = k - 1
+                                while j >= k - n {
+                                    let i = points[j]
+                                    precondition(i >= 0 && i < t.count, "a read plan names a point the store does not have")
+                                    t[i].prepend(v.baseAddress! + i, stateQ: stateQ, to: &c)
+                                    j -= 1
+                                }
+                            }
+                            k -= n
                         }
                     }
                 }
