@@ -1,5 +1,6 @@
 import Testing
 @testable import TASE2
+import Synchronization
 
 /// The pure transfer-set scheduler, one rule at a time. Times are plain numbers: `now` on the
 /// monotonic axis, `wall` the wall clock at that moment (they differ, as they do on a real host).
@@ -167,5 +168,39 @@ struct TransferSetEngineTests {
             let jobs = e.due(at: now + Double(2 * k))
             #expect(jobs.count == 1)
         }
+    }
+}
+
+@Suite("PointStore change sets", .timeLimit(.minutes(1)))
+struct PointStoreChangeSetTests {
+    /// Two change sets over the same points are each marked in place, taken in data-set order,
+    /// and a set unregistered stops being marked; its slot is reused, so enabling and disabling
+    /// for ever holds no more slots than were ever live at once.
+    @Test func changeSetsAreMarkedInPlaceAndTheirSlotsReused() {
+        let n = 100
+        let store = PointStore(types: [PointType](repeating: .real, count: n), initial: [PointValue](repeating: .real(0), count: n),
+                               writable: [Bool](repeating: false, count: n))
+        let dirty = Mutex(0)
+        let a = store.register((0..<n).map { PointStore.Key($0) }, allChanges: nil) { _ in dirty.withLock { $0 += 1 } }
+        let b = store.register([PointStore.Key(7), nil, PointStore.Key(3)], allChanges: 10) { _ in dirty.withLock { $0 += 1 } }
+        store.update([(PointHandle(index: 7), .real(1)), (PointHandle(index: 3), .real(2)), (PointHandle(index: 7), .real(3)),
+                      (PointHandle(index: 50), .real(0))], now: 1)
+        #expect(dirty.withLock { $0 } == 2)  // each set turned dirty once; P50 did not change
+        #expect(store.dirtySince(a) == 1)
+        #expect(store.takeChanges(a).members == [3, 7])
+        let cb = store.takeChanges(b)
+        #expect(cb.members == [0, 2])
+        #expect(cb.log?.map { $0.member } == [0, 2, 0] && cb.log?.map { $0.value.real } == [1, 2, 3])
+        #expect(store.takeChanges(a).isEmpty && store.dirtySince(a) == nil)
+
+        store.unregister(b)
+        store.update([(PointHandle(index: 3), .real(9))], now: 2)
+        #expect(store.takeChanges(b).isEmpty)
+        #expect(store.takeChanges(a).members == [3])
+        for _ in 0..<1000 {
+            let c = store.register([PointStore.Key(1)], allChanges: nil) { _ in }
+            store.unregister(c)
+        }
+        #expect(store.changeSetCounts == (registered: 1, slots: 2))
     }
 }

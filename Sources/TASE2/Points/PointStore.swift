@@ -26,7 +26,8 @@ public final class PointStore: Sendable {
     typealias Key = Int32
 
     struct Watch: Sendable {
-        let changeSet: Int32
+        /// Index in `State.slots` (the hot path does no lookup by id).
+        let slot: Int32
         let member: Int32
     }
 
@@ -95,8 +96,20 @@ public final class PointStore: Sendable {
         var watched: [Bool]
         /// Per key (points, then tags): the change sets watching it.
         var watchers: [[Watch]]
-        var changeSets: [Int32: ChangeSet] = [:]
+        /// The change sets, in slots reused once freed (so a partner enabling and disabling
+        /// transfer sets for ever does not grow them). An update marks a slot in place: a
+        /// dictionary of change sets copied one, and with it its arrays, on every change.
+        var slots: [ChangeSet?] = []
+        var freeSlots: [Int32] = []
+        /// Change-set id → slot, for the calls that come once per report.
+        var slotOfID: [Int32: Int32] = [:]
         var nextChangeSet: Int32 = 1
+
+        /// The change set with `id`, changed in place.
+        mutating func withChangeSet<R>(_ id: Int32, _ body: (inout ChangeSet) -> R) -> R? {
+            guard let slot = slotOfID[id] else { return nil }
+            return body(&slots[Int(slot)]!)
+        }
     }
 
     public init(types: [PointType], initial: [PointValue], writable: [Bool], tags: Int = 0) {
@@ -141,9 +154,13 @@ public final class PointStore: Sendable {
     }
 
     static func mark(_ key: Key, value: PointValue, now: Double, _ s: inout State, _ dirtied: inout [(@Sendable (Double) -> Void)]) {
-        for w in s.watchers[Int(key)] {
-            // In place: a copy of the change set would copy its arrays on every change.
-            if let onDirty = s.changeSets[w.changeSet]?.mark(w.member, value: value, now: now) { dirtied.append(onDirty) }
+        let k = Int(key)
+        var j = 0
+        // By index, in place: no copy of the watcher list or of a change set per change.
+        while j < s.watchers[k].count {
+            let w = s.watchers[k][j]
+            if let onDirty = s.slots[Int(w.slot)]!.mark(w.member, value: value, now: now) { dirtied.append(onDirty) }
+            j += 1
         }
     }
 
@@ -154,29 +171,42 @@ public final class PointStore: Sendable {
     func register(_ keys: [Key?], allChanges: Int?, onDirty: @escaping @Sendable (Double) -> Void) -> Int32 {
         state.withLock { s in
             let id = s.nextChangeSet
-            s.nextChangeSet += 1
+            s.nextChangeSet &+= 1
+            let slot: Int32
+            if let free = s.freeSlots.popLast() {
+                slot = free
+            } else {
+                slot = Int32(s.slots.count)
+                s.slots.append(nil)
+            }
             var watchedKeys: [Key] = []
             for (m, k) in keys.enumerated() {
                 guard let k, k >= 0, Int(k) < s.watched.count else { continue }
-                s.watchers[Int(k)].append(Watch(changeSet: id, member: Int32(m)))
+                s.watchers[Int(k)].append(Watch(slot: slot, member: Int32(m)))
                 s.watched[Int(k)] = true
                 watchedKeys.append(k)
             }
-            s.changeSets[id] = ChangeSet(changed: [Bool](repeating: false, count: keys.count), log: allChanges.map { _ in [] },
-                                         logLimit: allChanges ?? 0, onDirty: onDirty, keys: watchedKeys)
+            s.slots[Int(slot)] = ChangeSet(changed: [Bool](repeating: false, count: keys.count), log: allChanges.map { _ in [] },
+                                           logLimit: allChanges ?? 0, onDirty: onDirty, keys: watchedKeys)
+            s.slotOfID[id] = slot
             return id
         }
     }
 
     func unregister(_ id: Int32) {
         state.withLock { s in
-            guard let c = s.changeSets.removeValue(forKey: id) else { return }
+            guard let slot = s.slotOfID.removeValue(forKey: id), let c = s.slots[Int(slot)] else { return }
             for k in c.keys {
-                s.watchers[Int(k)].removeAll { $0.changeSet == id }
+                s.watchers[Int(k)].removeAll { $0.slot == slot }
                 s.watched[Int(k)] = !s.watchers[Int(k)].isEmpty
             }
+            s.slots[Int(slot)] = nil
+            s.freeSlots.append(slot)
         }
     }
+
+    /// Change sets registered, and slots held for them (for tests of reuse).
+    var changeSetCounts: (registered: Int, slots: Int) { state.withLock { ($0.slotOfID.count, $0.slots.count) } }
 
     /// What changed since the last take.
     struct Changes: Sendable {
@@ -190,14 +220,14 @@ public final class PointStore: Sendable {
 
     /// Takes (and clears) the changes of a change set: call only when the report is sent.
     func takeChanges(_ id: Int32) -> Changes {
-        state.withLock { s in s.changeSets[id]?.take() ?? Changes(members: [], log: nil, dropped: 0) }
+        state.withLock { s in s.withChangeSet(id) { $0.take() } ?? Changes(members: [], log: nil, dropped: 0) }
     }
 
     /// Forgets the changes (a full report carried every member).
     func clearChanges(_ id: Int32) { _ = takeChanges(id) }
 
     /// When the change set turned dirty, if it is.
-    func dirtySince(_ id: Int32) -> Double? { state.withLock { $0.changeSets[id]?.dirtySince } }
+    func dirtySince(_ id: Int32) -> Double? { state.withLock { s in s.withChangeSet(id) { $0.dirtySince } ?? nil } }
 
     /// Bytes this store holds (for the memory benchmark).
     public var memoryFootprint: Int {
