@@ -54,9 +54,8 @@ extension VirtualControlCentre {
     /// Reads that may take time (a select asks the hosting program) take the ordinary path;
     /// everything else is encoded straight from storage.
     public func readsFromStorage(_ request: ReadRequest, for association: AssociationContext) -> Bool {
-        guard let s = session(association), case .listOfVariable(let l) = request.variableAccessSpecification else {
-            return session(association) != nil
-        }
+        guard let s = session(association) else { return false }
+        guard case .listOfVariable(let l) = request.variableAccessSpecification else { return true }
         // Only a `<Dev>_SBO` name can be a select: other names are not resolved twice.
         return !l.contains { access in
             if case .name(let n) = access.variable, n.itemName.utf8.last == UInt8(ascii: "O"), n.itemName.hasSuffix("_SBO"),
