@@ -384,20 +384,6 @@ public struct BERPrependCursor {
         UnsafeMutableRawPointer(p + 3).storeBytes(of: value.bitPattern.bigEndian, as: UInt32.self)
     }
 
-    /// A TASE.2 Data_RealQ, the commonest point of all: `A2 0B 87 05 08 <float> 84 02 00 <flags>`
-    /// in two stores instead of thirteen.
-    @inlinable @inline(__always)
-    public mutating func realQ(_ value: Float, flags: UInt8) {
-        p -= 13
-        let f = value.bitPattern
-        // Bytes 0–7: A2 0B 87 05 08 f0 f1 f2 (little-endian word); bytes 8–12: f3 84 02 00 flags.
-        let head = UInt64(0x08_05_87_0B_A2) | UInt64(f >> 24) << 40 | UInt64(f >> 16 & 0xFF) << 48 | UInt64(f >> 8 & 0xFF) << 56
-        let tail = UInt64(f & 0xFF) | UInt64(0x00_02_84) << 8 | UInt64(flags) << 32
-        UnsafeMutableRawPointer(p).storeBytes(of: head.littleEndian, as: UInt64.self)
-        UnsafeMutableRawPointer(p + 8).storeBytes(of: UInt32(truncatingIfNeeded: tail).littleEndian, as: UInt32.self)
-        p[12] = flags
-    }
-
     /// A BIT STRING of exactly 8 bits: `tag 02 00 <octet>`.
     @inlinable @inline(__always)
     public mutating func bitString8(_ octet: UInt8, tag: BERTag) {

@@ -49,20 +49,6 @@ struct BERWriterTests {
             c.header(.contextConstructed(2), length: c.count(since: end))
         } }
         #expect(a.count == 39)
-        // The two-store Data_RealQ is the same structure.
-        for (f, q) in [(Float(12.5), UInt8(0x20)), (-.greatestFiniteMagnitude, 0xFF), (.nan, 0), (0x1.02_0304p-100, 0x81)] {
-            var r = BERWriter(capacity: 16)
-            r.prependUnchecked(maxCount: 13) { c in c.realQ(f, flags: q) }
-            var g = BERWriter(capacity: 16)
-            g.prependUnchecked(maxCount: 13) { c in
-                let end = c.position
-                c.bitString8(q, tag: .context(4))
-                c.float32(f, tag: .context(7))
-                c.header(.contextConstructed(2), length: c.count(since: end))
-            }
-            #expect(r.toArray() == g.toArray(), "\(f) \(q)")
-        }
-        #expect(Array(a.toArray().prefix(13)) == [0xA2, 0x0B, 0x87, 0x05, 0x08, 0x41, 0x48, 0x00, 0x00, 0x84, 0x02, 0x00, 0x20])
     }
 
     @Test func lengthsAndGrowth() throws {

@@ -230,9 +230,6 @@ extension PointType {
             }
             c.bitString8(v.flags.rawValue, tag: bits)
             c.bitString8(v.state & 0xC0, tag: bits)
-        case .q where self == .realQ:
-            c.realQ(v.real, flags: v.flags.rawValue)
-            return
         case .q:
             c.bitString8(v.flags.rawValue, tag: bits)
             value(&c)
