@@ -400,22 +400,18 @@ public struct BERPrependCursor {
     public mutating func integer(_ value: Int64, tag: BERTag) {
         // Octets needed: the bits that differ from the sign, plus the sign bit.
         let magnitude = UInt64(bitPattern: value ^ (value >> 63))
-        let n = (64 - magnitude.leadingZeroBitCount) / 8 + 1
-        var v = UInt64(bitPattern: value)
-        var i = 0
-        while i < n {
-            p -= 1
-            p.pointee = UInt8(truncatingIfNeeded: v)
-            v >>= 8
-            i += 1
-        }
-        header(tag, length: n)
+        contents(UInt64(bitPattern: value), octets: (64 - magnitude.leadingZeroBitCount) / 8 + 1, tag: tag)
     }
 
     /// A non-negative INTEGER (an MMS Unsigned), with a leading zero when the top bit is set.
     @inlinable @inline(__always)
     public mutating func unsigned(_ value: UInt64, tag: BERTag) {
-        let n = (64 - value.leadingZeroBitCount) / 8 + 1
+        contents(value, octets: (64 - value.leadingZeroBitCount) / 8 + 1, tag: tag)
+    }
+
+    /// The low `n` octets of `value`, big-endian, under `tag` (octets past the eighth are zero).
+    @inlinable @inline(__always)
+    mutating func contents(_ value: UInt64, octets n: Int, tag: BERTag) {
         var v = value
         var i = 0
         while i < n {
