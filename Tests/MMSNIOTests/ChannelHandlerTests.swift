@@ -77,6 +77,36 @@ struct ChannelHandlerTests {
         _ = try h.channel.finish(acceptAlreadyClosed: true)
     }
 
+    /// The timer is not moved back for a later deadline: it fires at the earlier one, finds
+    /// nothing expired, and is set again. A second request sent 3 s after the first, whose
+    /// answer comes, still fails at its own deadline (8 s) and not at the first one's (5 s).
+    @Test func aLaterDeadlineStillFiresAfterATimerKeptEarly() throws {
+        let h = try Harness(timeouts: MMSTimeouts(request: .seconds(5)))
+        _ = try h.handler.establishPromise.futureResult.wait()
+        let first = h.channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
+        h.handler.sendRequest(.identify, id: RequestID(1), promise: first)
+        try h.exchange()
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        let second = h.channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
+        h.handler.sendRequest(.identify, id: RequestID(2), promise: second)
+        try h.exchange()
+        #expect(h.handler.timerDeadline == h.channel.embeddedEventLoop.now + .seconds(2))  // still the first's
+        let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
+        let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: 1, .identify(answer)))
+        if let w = written(h.peer.respond(invokeID: 1, frame: frame, now: h.channel.embeddedEventLoop.now)) { try h.channel.writeInbound(w) }
+        #expect(try first.futureResult.wait() == .identify(answer))
+        let failure = NIOLockedValueBox<(any Error)?>(nil)
+        second.futureResult.whenFailure { e in failure.withLockedValue { $0 = e } }
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(2))  // t = 5 s: the kept timer fires, nothing expires
+        #expect(failure.withLockedValue { $0 } == nil)
+        #expect(h.handler.timerDeadline == h.channel.embeddedEventLoop.now + .seconds(3))
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(2))  // t = 7 s
+        #expect(failure.withLockedValue { $0 } == nil)
+        h.channel.embeddedEventLoop.advanceTime(by: .seconds(1))  // t = 8 s
+        #expect(failure.withLockedValue { $0 } as? MMSAssociationError == .timeout("no answer within 5 s"))
+        _ = try h.channel.finish(acceptAlreadyClosed: true)
+    }
+
     /// A peer that closes ends everything outstanding with a clear error, and the handler closes.
     @Test func theEndOfTheConnectionFailsWhatIsOutstanding() throws {
         let h = try Harness()

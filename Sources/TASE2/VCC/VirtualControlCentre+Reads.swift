@@ -193,7 +193,7 @@ extension VirtualControlCentre {
 
     /// Points encoded behind one capacity check (64 × 40 octets: answers are framed with that
     /// much room to spare, so the last reservation does not outgrow the buffer).
-    public static let pointsPerReservation = 64
+    static let pointsPerReservation = 64
 
     /// A read response of points only, straight from storage: one loop over the resolved
     /// indices, with no call per value through a closure (a data set read again).
