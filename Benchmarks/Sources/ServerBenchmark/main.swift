@@ -33,6 +33,9 @@ let seconds = Double(option("--seconds") ?? "") ?? (quick ? 1.5 : 4)
 let sizes = (option("--points") ?? (quick ? "1000,10000" : "1000,10000,100000")).split(separator: ",").compactMap { Int($0) }
 let scenarios = Set((option("--scenarios") ?? "single,list,rbe,scale").split(separator: ",").map(String.init))
 let jsonPath = option("--json") ?? "benchmark-results.json"
+/// Rounds of each read figure, ours and theirs taken in turn; the median of each is printed (the
+/// VM's run-to-run noise is about 10%).
+let rounds = max(1, Int(option("--repeat") ?? "") ?? 1)
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
 let python = option("--python") ?? ProcessInfo.processInfo.environment["FREETASE2_PYTHON"] ?? "\(root)/.venv/bin/python"
@@ -42,7 +45,7 @@ guard FileManager.default.isExecutableFile(atPath: python) else {
 }
 let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
 var results: [String: Any] = ["machine": ProcessInfo.processInfo.hostName, "cores": ProcessInfo.processInfo.activeProcessorCount,
-                              "seconds_per_run": seconds]
+                              "seconds_per_run": seconds, "rounds": rounds]
 
 /// One running server of either kind, and what a client needs to drive it.
 struct Server {
@@ -107,6 +110,21 @@ func measure(_ server: Server, _ load: () async throws -> (requests: Int, values
                   kernelPerRequest: (cpu1.kernel - cpu0.kernel) / max(requestsIncludingWarmUp, 1))
 }
 
+/// `ours` and `theirs` measured `rounds` times in turn; each field is the median of its rounds.
+func paired(_ ours: () async throws -> Figure, _ theirs: () async throws -> Figure) async throws -> (Figure, Figure) {
+    var o: [Figure] = [], t: [Figure] = []
+    for _ in 0..<rounds {
+        o.append(try await ours())
+        t.append(try await theirs())
+    }
+    func median(_ f: [Figure]) -> Figure {
+        func m(_ k: KeyPath<Figure, Double>) -> Double { f.map { $0[keyPath: k] }.sorted()[f.count / 2] }
+        return Figure(perSecond: m(\.perSecond), requestsPerSecond: m(\.requestsPerSecond), cpuPerRequest: m(\.cpuPerRequest),
+                      kernelPerRequest: m(\.kernelPerRequest))
+    }
+    return (median(o), median(t))
+}
+
 func native(_ s: Server, _ kind: ReadLoad.Kind, inFlight: Int) async throws -> Figure {
     try await measure(s) {
         let (r, _) = try await ReadLoad.run(s.port, kind, inFlight: inFlight, seconds: seconds)
@@ -140,7 +158,8 @@ func row(_ label: String, _ ours: String, _ theirs: String, _ ratio: String) {
 }
 func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.2f×", a / b) : "-" }
 
-say("FreeTase2 server vs libiec61850 1.6.1 MMS server, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per run")
+say("FreeTase2 server vs libiec61850 1.6.1 MMS server, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per run"
+      + (rounds > 1 ? ", read figures the median of \(rounds) rounds taken in turn" : ""))
 say("  " + "".padding(toLength: 60, withPad: " ", startingAt: 0) + "ours".padding(toLength: 22, withPad: " ", startingAt: 0)
       + "libiec61850".padding(toLength: 22, withPad: " ", startingAt: 0) + "ours/theirs")
 
@@ -156,8 +175,8 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
     var entry: [String: Any] = ["points": n]
     if scenarios.contains("single") {
         for (label, inFlight) in [("one at a time", 1), ("pipelined", 0)] {
-            let o = try await native(ours, .single(ours.names), inFlight: inFlight)
-            let t = try await native(theirs, .single(theirs.names), inFlight: inFlight)
+            let (o, t) = try await paired({ try await native(ours, .single(ours.names), inFlight: inFlight) },
+                                          { try await native(theirs, .single(theirs.names), inFlight: inFlight) })
             row("single reads, native client \(label), req/s", fmt(o.requestsPerSecond), fmt(t.requestsPerSecond), ratio(o.requestsPerSecond, t.requestsPerSecond))
             row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
             entry["native_\(inFlight == 1 ? "sequential" : "pipelined")"] = [
@@ -166,8 +185,7 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
                 "ours_kernel_us": o.kernelPerRequest * 1e6, "theirs_kernel_us": t.kernelPerRequest * 1e6,
             ]
         }
-        let o = try await libiecClient(ours, mode: "single")
-        let t = try await libiecClient(theirs, mode: "single")
+        let (o, t) = try await paired({ try await libiecClient(ours, mode: "single") }, { try await libiecClient(theirs, mode: "single") })
         row("single reads, libiec61850 client, req/s", fmt(o.requestsPerSecond), fmt(t.requestsPerSecond), ratio(o.requestsPerSecond, t.requestsPerSecond))
         row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
         entry["libiec61850_client"] = ["ours_req_s": o.requestsPerSecond, "theirs_req_s": t.requestsPerSecond,
@@ -177,8 +195,9 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
     if scenarios.contains("list") && n == sizes.first(where: { $0 >= 1000 }) {
         var l: [String: Any] = [:]
         for (label, key) in [("native client, one at a time", "native"), ("libiec61850 client", "libiec61850_client")] {
-            let o = key == "native" ? try await native(ours, .list(ours.list), inFlight: 1) : try await libiecClient(ours, mode: "list")
-            let t = key == "native" ? try await native(theirs, .list(theirs.list), inFlight: 1) : try await libiecClient(theirs, mode: "list")
+            let (o, t) = try await paired(
+                { key == "native" ? try await native(ours, .list(ours.list), inFlight: 1) : try await libiecClient(ours, mode: "list") },
+                { key == "native" ? try await native(theirs, .list(theirs.list), inFlight: 1) : try await libiecClient(theirs, mode: "list") })
             row("1,000-value list reads, \(label), values/s", fmt(o.perSecond), fmt(t.perSecond), ratio(o.perSecond, t.perSecond))
             row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
             l[key] = ["ours_values_s": o.perSecond, "theirs_values_s": t.perSecond,
