@@ -430,6 +430,39 @@ struct StorageReadTests {
             try await a.conclude()
         }
     }
+
+
+    /// A read plan is used without looking the list up only while no list was defined or
+    /// deleted; after that the list is looked up, and a list redefined under the same name (in
+    /// any scope) is answered with its new members, a deleted one with an error.
+    @Test func aListRedefinedUnderTheSameNameIsReadWithItsNewMembers() async throws {
+        var c = testConfiguration()
+        for i in 0..<4 { c.points.append(PointConfig(name: "Q\(i)", type: .real, scope: .icc("ICC1"), initial: .real(Float(i) + 0.5))) }
+        try await withTASE2Server(c) { server, port in
+            let a = try await connect(port)
+            let b = try await connect(port, apTitle: [1, 1, 1, 888])
+            let line9 = VariableAccess(.domainSpecific(domain: "ICC2", item: "Line9_MW"))
+            let q = (0..<4).map { icc1("Q\($0)") }
+            func values(_ names: [Int]) -> [AccessResult] { names.map { .success(.float(Float($0) + 0.5)) } }
+            for name in [icc1("DS_P"), .aaSpecific("AA_P")] {
+                try await a.defineList(name, members: [VariableAccess(q[0]), VariableAccess(q[1])])
+                for _ in 0..<2 { #expect(try await a.read(list: name) == values([0, 1])) }
+                // Someone else's define moves the generation: looked up again, still the same list.
+                try await b.defineList(.aaSpecific("AA_\(name.itemName)"), members: [line9])
+                try await b.defineList(.domainSpecific(domain: "ICC2", item: "DS_B_\(name.itemName)"), members: [line9])
+                for _ in 0..<2 { #expect(try await a.read(list: name) == values([0, 1])) }
+                // Redefined with other members.
+                _ = try await a.deleteLists([name])
+                try await a.defineList(name, members: [VariableAccess(q[2]), VariableAccess(q[3]), VariableAccess(q[0])])
+                for _ in 0..<2 { #expect(try await a.read(list: name) == values([2, 3, 0])) }
+                // Deleted: an error, not the last plan.
+                _ = try await a.deleteLists([name])
+                await #expect(throws: MMSAssociationError.serviceError(.accessObjectNonExistent)) { _ = try await a.read(list: name) }
+            }
+            try await a.conclude()
+            try await b.conclude()
+        }
+    }
 }
 
 @Suite("Edition and PDU-size rules", .timeLimit(.minutes(1)))

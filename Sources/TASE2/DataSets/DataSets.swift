@@ -20,6 +20,9 @@ final class DataSets: Sendable {
     }
 
     let state = Mutex(State())
+    /// Bumped by every define and delete: a partner's read plan made at this generation still
+    /// names the same members, so a data set read again is not looked up again.
+    let generation = Atomic<UInt64>(0)
 
     init(_ configured: [DataSetConfig]) {
         state.withLock { s in
@@ -71,6 +74,7 @@ final class DataSets: Sendable {
             guard !exists else { throw ServiceError.definitionObjectExists }
             if let e = cap(s) { throw e }
             Self.insert(name, set, &s)
+            generation.add(1, ordering: .releasing)
         }
     }
 
@@ -99,6 +103,7 @@ final class DataSets: Sendable {
                 case .aaSpecific: continue
                 }
             }
+            if deleted > 0 { generation.add(1, ordering: .releasing) }
             return (matched, deleted)
         }
     }

@@ -60,6 +60,9 @@ public final class PartnerSession: Sendable {
     struct ReadPlan: Sendable {
         let members: [ObjectName]
         let points: [Int]
+        /// `DataSets.generation` when made, for a VCC- or ICC-scope list (nil for the
+        /// partner's own association-scope lists, which are looked up each time).
+        let generation: UInt64?
     }
 
     struct State: Sendable {

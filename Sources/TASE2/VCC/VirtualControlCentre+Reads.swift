@@ -152,19 +152,34 @@ extension VirtualControlCentre {
             case other(AccessResult)
         }
         let accesses: [VariableAccess]
-        var planKey: (ObjectName, [ObjectName])?
+        var planKey: (ObjectName, [ObjectName], UInt64?)?
         switch request.variableAccessSpecification {
         case .listOfVariable(let l): accesses = l
         case .variableListName(let n):
+            // A data set of points read again: its members resolved the last time. A VCC- or
+            // ICC-scope list no one defined or deleted since is not even looked up (rights are
+            // fixed per session); otherwise the same member array, compared by identity first,
+            // means the same list.
+            let generation = dataSets.generation.load(ordering: .acquiring)
+            let plan = s.state.withLock { $0.readPlans[n] }
+            if let plan, plan.generation == generation {
+                prependPoints(plan.points, request, invokeID: invokeID, to: &w)
+                return
+            }
             let members = try dataSet(n, s).members
-            // A data set of points read again: its members resolved the last time (the same
-            // member array, compared by identity first, means the same list).
-            if let plan = s.state.withLock({ $0.readPlans[n] }), plan.members == members {
+            if let plan, plan.members == members {
+                // Still the same list: good for this generation too (partners define and delete
+                // lists all the time, so a plan must not stay on the slow path for ever).
+                if plan.generation != nil, dataSets.get(n) != nil {
+                    s.state.withLock {
+                        $0.readPlans[n] = PartnerSession.ReadPlan(members: plan.members, points: plan.points, generation: generation)
+                    }
+                }
                 prependPoints(plan.points, request, invokeID: invokeID, to: &w)
                 return
             }
             accesses = members.map { VariableAccess($0) }
-            planKey = (n, members)
+            planKey = (n, members, dataSets.get(n) != nil ? generation : nil)
         }
         // Resolve in request order (a read of Next_DSTransfer_Set reserves), then encode back to front.
         let items: [Item] = accesses.map { access in
@@ -173,13 +188,13 @@ extension VirtualControlCentre {
             }
             return .other(read(access, s))
         }
-        if let (n, members) = planKey {
+        if let (n, members, generation) = planKey {
             let points = items.compactMap { if case .point(let i) = $0 { i } else { nil } }
             if points.count == items.count {
                 s.state.withLock { st in
                     // Bounded: a partner defining and reading new lists for ever must not grow it.
                     if st.readPlans.count >= 64 { st.readPlans.removeAll() }
-                    st.readPlans[n] = PartnerSession.ReadPlan(members: members, points: points)
+                    st.readPlans[n] = PartnerSession.ReadPlan(members: members, points: points, generation: generation)
                 }
             }
         }
