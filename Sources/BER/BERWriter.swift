@@ -360,12 +360,6 @@ public struct BERPrependCursor {
 
     @inlinable init(_ p: UnsafeMutablePointer<UInt8>) { self.p = p }
 
-    @inlinable @inline(__always)
-    public mutating func byte(_ b: UInt8) {
-        p -= 1
-        p.pointee = b
-    }
-
     /// An identifier of a low tag number (< 31) and a short definite length (< 128).
     @inlinable @inline(__always)
     public mutating func header(_ tag: BERTag, length: Int) {

@@ -31,6 +31,14 @@ struct ChannelHandlerTests {
             try exchange()
         }
 
+        /// Sends an Identify as request `id` and carries it to the peer.
+        func sendIdentify(_ id: UInt64) throws -> EventLoopPromise<ConfirmedServiceResponse> {
+            let promise = channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
+            handler.sendRequest(.identify, id: RequestID(id), promise: promise)
+            try exchange()
+            return promise
+        }
+
         /// Moves bytes both ways until neither side writes.
         func exchange() throws {
             while let out = try channel.readOutbound(as: ByteBuffer.self) {
@@ -65,9 +73,7 @@ struct ChannelHandlerTests {
     @Test func requestDeadlinesFireOnTheEventLoopClock() throws {
         let h = try Harness(timeouts: MMSTimeouts(request: .seconds(5)))
         _ = try h.handler.establishPromise.futureResult.wait()
-        let promise = h.channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
-        h.handler.sendRequest(.identify, id: RequestID(1), promise: promise)
-        try h.exchange()
+        let promise = try h.sendIdentify(1)
         let failure = NIOLockedValueBox<(any Error)?>(nil)
         promise.futureResult.whenFailure { e in failure.withLockedValue { $0 = e } }
         h.channel.embeddedEventLoop.advanceTime(by: .seconds(4))
@@ -83,13 +89,9 @@ struct ChannelHandlerTests {
     @Test func aLaterDeadlineStillFiresAfterATimerKeptEarly() throws {
         let h = try Harness(timeouts: MMSTimeouts(request: .seconds(5)))
         _ = try h.handler.establishPromise.futureResult.wait()
-        let first = h.channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
-        h.handler.sendRequest(.identify, id: RequestID(1), promise: first)
-        try h.exchange()
+        let first = try h.sendIdentify(1)
         h.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
-        let second = h.channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
-        h.handler.sendRequest(.identify, id: RequestID(2), promise: second)
-        try h.exchange()
+        let second = try h.sendIdentify(2)
         #expect(h.handler.timerDeadline == h.channel.embeddedEventLoop.now + .seconds(2))  // still the first's
         let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
         let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: 1, .identify(answer)))

@@ -158,6 +158,14 @@ func row(_ label: String, _ ours: String, _ theirs: String, _ ratio: String) {
 }
 func ratio(_ a: Double, _ b: Double) -> String { b > 0 ? String(format: "%.2f×", a / b) : "-" }
 
+/// The server-CPU row under a figure, and its JSON fields beside `rate` (ours and theirs).
+func cpuRow(_ o: Figure, _ t: Figure, rate: (key: String, ours: Double, theirs: Double)) -> [String: Any] {
+    row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
+    return ["ours_\(rate.key)": rate.ours, "theirs_\(rate.key)": rate.theirs,
+            "ours_cpu_us": o.cpuPerRequest * 1e6, "theirs_cpu_us": t.cpuPerRequest * 1e6,
+            "ours_kernel_us": o.kernelPerRequest * 1e6, "theirs_kernel_us": t.kernelPerRequest * 1e6]
+}
+
 say("FreeTase2 server vs libiec61850 1.6.1 MMS server, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(seconds) s per run"
       + (rounds > 1 ? ", read figures the median of \(rounds) rounds taken in turn" : ""))
 say("  " + "".padding(toLength: 60, withPad: " ", startingAt: 0) + "ours".padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -178,19 +186,11 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
             let (o, t) = try await paired({ try await native(ours, .single(ours.names), inFlight: inFlight) },
                                           { try await native(theirs, .single(theirs.names), inFlight: inFlight) })
             row("single reads, native client \(label), req/s", fmt(o.requestsPerSecond), fmt(t.requestsPerSecond), ratio(o.requestsPerSecond, t.requestsPerSecond))
-            row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
-            entry["native_\(inFlight == 1 ? "sequential" : "pipelined")"] = [
-                "ours_req_s": o.requestsPerSecond, "theirs_req_s": t.requestsPerSecond,
-                "ours_cpu_us": o.cpuPerRequest * 1e6, "theirs_cpu_us": t.cpuPerRequest * 1e6,
-                "ours_kernel_us": o.kernelPerRequest * 1e6, "theirs_kernel_us": t.kernelPerRequest * 1e6,
-            ]
+            entry["native_\(inFlight == 1 ? "sequential" : "pipelined")"] = cpuRow(o, t, rate: ("req_s", o.requestsPerSecond, t.requestsPerSecond))
         }
         let (o, t) = try await paired({ try await libiecClient(ours, mode: "single") }, { try await libiecClient(theirs, mode: "single") })
         row("single reads, libiec61850 client, req/s", fmt(o.requestsPerSecond), fmt(t.requestsPerSecond), ratio(o.requestsPerSecond, t.requestsPerSecond))
-        row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
-        entry["libiec61850_client"] = ["ours_req_s": o.requestsPerSecond, "theirs_req_s": t.requestsPerSecond,
-                                       "ours_cpu_us": o.cpuPerRequest * 1e6, "theirs_cpu_us": t.cpuPerRequest * 1e6,
-                "ours_kernel_us": o.kernelPerRequest * 1e6, "theirs_kernel_us": t.kernelPerRequest * 1e6]
+        entry["libiec61850_client"] = cpuRow(o, t, rate: ("req_s", o.requestsPerSecond, t.requestsPerSecond))
     }
     if scenarios.contains("list") && n == sizes.first(where: { $0 >= 1000 }) {
         var l: [String: Any] = [:]
@@ -199,10 +199,7 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
                 { key == "native" ? try await native(ours, .list(ours.list), inFlight: 1) : try await libiecClient(ours, mode: "list") },
                 { key == "native" ? try await native(theirs, .list(theirs.list), inFlight: 1) : try await libiecClient(theirs, mode: "list") })
             row("1,000-value list reads, \(label), values/s", fmt(o.perSecond), fmt(t.perSecond), ratio(o.perSecond, t.perSecond))
-            row("  … server CPU per request", o.cpuText, t.cpuText, ratio(t.cpuPerRequest, o.cpuPerRequest) + " less")
-            l[key] = ["ours_values_s": o.perSecond, "theirs_values_s": t.perSecond,
-                      "ours_cpu_us": o.cpuPerRequest * 1e6, "theirs_cpu_us": t.cpuPerRequest * 1e6,
-                "ours_kernel_us": o.kernelPerRequest * 1e6, "theirs_kernel_us": t.kernelPerRequest * 1e6]
+            l[key] = cpuRow(o, t, rate: ("values_s", o.perSecond, t.perSecond))
         }
         results["list_reads"] = l
     }

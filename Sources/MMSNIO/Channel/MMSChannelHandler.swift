@@ -220,8 +220,8 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func rearmTimer() {
         guard let context else { return }
-        // Read in place: `machine.nextDeadline` on a property of a class copied the whole
-        // machine (and retained all it holds) after every action.
+        // Read in place, through a pointer: `machine.nextDeadline` on a property of a class
+        // copied the whole machine (and retained all it holds) after every action, even inlined.
         let next = withUnsafeMutablePointer(to: &machine) { $0.pointee.nextDeadline }
         guard next != timerDeadline else { return }
         // A timer due no later than the next deadline stays: when it fires early, the machine

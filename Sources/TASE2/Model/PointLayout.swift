@@ -259,12 +259,8 @@ extension PointType {
         case .protection:
             timeStampExtended(&c)
             c.integer(Int64(v.operatingTime), tag: int)
-            if self == .singleProtectionEvent {
-                c.bitString8(v.eventFlags, tag: bits)
-            } else {
-                c.bitString8(v.eventFlags, tag: bits)
-                c.bitString8(v.packedEvent, tag: bits)
-            }
+            c.bitString8(v.eventFlags, tag: bits)
+            if self == .packedProtectionEvent { c.bitString8(v.packedEvent, tag: bits) }
         }
         c.header(.contextConstructed(2), length: c.count(since: end))
     }

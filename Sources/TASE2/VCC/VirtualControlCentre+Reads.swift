@@ -58,8 +58,7 @@ extension VirtualControlCentre {
         guard case .listOfVariable(let l) = request.variableAccessSpecification else { return true }
         // Only a `<Dev>_SBO` name can be a select: other names are not resolved twice.
         return !l.contains { access in
-            if case .name(let n) = access.variable, n.itemName.utf8.last == UInt8(ascii: "O"), n.itemName.hasSuffix("_SBO"),
-               case .success(.deviceSBO) = resolve(n, s) { return true }
+            if case .name(let n) = access.variable, n.itemName.hasSuffix("_SBO"), case .success(.deviceSBO) = resolve(n, s) { return true }
             return false
         }
     }
@@ -198,10 +197,12 @@ extension VirtualControlCentre {
                 }
             }
         }
-        prependResults(items.count, request, invokeID: invokeID, to: &w) { k, values, types, stateQ, w in
-            switch items[k] {
-            case .point(let i): types[i].prepend(values[i], stateQ: stateQ, to: &w)
-            case .other(let r): r.prepend(to: &w)
+        prependResponse(request, invokeID: invokeID, to: &w) { storage, w in
+            for item in items.reversed() {
+                switch item {
+                case .point(let i): storage.prepend(i, to: &w)
+                case .other(let r): r.prepend(to: &w)
+                }
             }
         }
     }
@@ -210,9 +211,47 @@ extension VirtualControlCentre {
     /// much room to spare, so the last reservation does not outgrow the buffer).
     static let pointsPerReservation = 64
 
-    /// A read response of points only, straight from storage: one loop over the resolved
-    /// indices, with no call per value through a closure (a data set read again).
+    /// A read response of points only, straight from storage (a data set read again): 64 points
+    /// at a time through one cursor, since a capacity check per point made the writer's position
+    /// a load and a store per point (its bytes may alias it).
     func prependPoints(_ points: [Int], _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter) {
+        prependResponse(request, invokeID: invokeID, to: &w) { storage, w in
+            var k = points.count
+            while k > 0 {
+                let n = min(k, Self.pointsPerReservation)
+                w.prependUnchecked(maxCount: n * PointType.maxEncodedSizeOfAnyType) { c in
+                    var j = k - 1
+                    while j >= k - n {
+                        storage.prepend(points[j], to: &c)
+                        j -= 1
+                    }
+                }
+                k -= n
+            }
+        }
+    }
+
+    /// The point store's arrays, borrowed under its lock while a response is encoded.
+    struct StoredPoints {
+        let types: UnsafeBufferPointer<PointType>
+        let values: UnsafeBufferPointer<PointValue>
+        let stateQ: StateQShape
+
+        /// Point `i` into room already reserved.
+        @inline(__always) func prepend(_ i: Int, to c: inout BERPrependCursor) {
+            precondition(i >= 0 && i < types.count, "a read names a point the store does not have")
+            types[i].prepend(values.baseAddress! + i, stateQ: stateQ, to: &c)
+        }
+
+        /// Point `i`, with its own capacity check.
+        @inline(__always) func prepend(_ i: Int, to w: inout BERWriter) {
+            w.prependUnchecked(maxCount: PointType.maxEncodedSizeOfAnyType) { c in prepend(i, to: &c) }
+        }
+    }
+
+    /// A read response whose results `body` prepends (last first), under the point store's lock.
+    func prependResponse(_ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter,
+                         _ body: (StoredPoints, inout BERWriter) -> Void) {
         let stateQ = self.stateQ
         let types = store.types
         store.withValues { values in
@@ -221,42 +260,8 @@ extension VirtualControlCentre {
                 types.withUnsafeBufferPointer { t in
                     values.withUnsafeBufferPointer { v in
                         precondition(t.count == v.count)
-                        // Room for 64 points at a time, written through one cursor: a capacity
-                        // check per point made the writer's position a load and a store per
-                        // point (its bytes may alias it).
-                        var k = points.count
-                        while k > 0 {
-                            let n = min(k, Self.pointsPerReservation)
-                            w.prependUnchecked(maxCount: n * PointType.maxEncodedSizeOfAnyType) { c in
-                                var j = k - 1
-                                while j >= k - n {
-                                    let i = points[j]
-                                    precondition(i >= 0 && i < t.count, "a read plan names a point the store does not have")
-                                    t[i].prepend(v.baseAddress! + i, stateQ: stateQ, to: &c)
-                                    j -= 1
-                                }
-                            }
-                            k -= n
-                        }
+                        body(StoredPoints(types: t, values: v, stateQ: stateQ), &w)
                     }
-                }
-            }
-        }
-    }
-
-    /// A read response of `count` results, each prepended by `result` (last first) under the
-    /// point store's lock.
-    func prependResults(_ count: Int, _ request: ReadRequest, invokeID: UInt32, to w: inout BERWriter,
-                        _ result: (Int, borrowing [PointValue], [PointType], StateQShape, inout BERWriter) -> Void) {
-        let stateQ = self.stateQ
-        let types = store.types
-        store.withValues { values in
-            ReadResponse.prependPDU(invokeID: invokeID, specification: request.specificationWithResult ? request.variableAccessSpecification : nil,
-                                    to: &w) { w in
-                var k = count - 1
-                while k >= 0 {
-                    result(k, values, types, stateQ, &w)
-                    k -= 1
                 }
             }
         }
