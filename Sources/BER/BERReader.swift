@@ -83,8 +83,28 @@ public struct BERReader {
     // MARK: Headers
 
     /// Parses the header at `at` without consuming anything.
-    @inlinable
+    @inlinable @inline(__always)
     func header(at start: Int) throws -> BERElement {
+        // Most elements have a one-octet tag and a short definite length: read those here, and
+        // leave the rest (multi-octet tags, long and indefinite lengths, errors) to `fullHeader`.
+        if end - start >= 2 {
+            let first = base[start], l = base[start + 1]
+            if first & 0x1F != 0x1F, l < 0x80, end - start - 2 >= Int(l) {
+                return BERElement(tag: BERTag(leading: first, number: UInt32(first & 0x1F)), offset: start,
+                                  contentOffset: start + 2, contentLength: Int(l), isIndefinite: false)
+            }
+        }
+        return try BERReader.fullHeader(base: base, at: start, end: end, depth: depth, limits: limits)
+    }
+
+    /// Parses any header at `at` (see `header(at:)`). Static, with the reader's fields as
+    /// arguments, so that the fast path need not build a copy of the reader for the call.
+    @usableFromInline
+    static func fullHeader(base: UnsafeRawBufferPointer, at start: Int, end: Int, depth: Int, limits: BERLimits) throws -> BERElement {
+        try BERReader(base: base, offset: start, end: end, depth: depth, limits: limits).fullHeader(at: start)
+    }
+
+    func fullHeader(at start: Int) throws -> BERElement {
         var o = start
         guard o < end else { throw BERError(.truncated, at: start) }
         let first = base[o]

@@ -98,6 +98,20 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
 
     /// Decodes BER BIT STRING contents (the unused-bits octet, then the bits).
     public init(berContents c: UnsafeRawBufferPointer, at offset: Int) throws {
+        let bits = try BitString.bitCount(berContents: c, at: offset)
+        self.count = bits
+        if bits <= 64 {
+            var v: UInt64 = 0
+            for i in 0..<(c.count - 1) { v |= UInt64(c[i + 1]) << UInt64(56 - 8 * i) }
+            storage = .inline(v)
+        } else {
+            storage = .heap(Array(c[1...]))
+        }
+    }
+
+    /// The number of bits of BER contents `c`, or the reason they are no BIT STRING (what
+    /// `init(berContents:at:)` checks, without building the string).
+    public static func bitCount(berContents c: UnsafeRawBufferPointer, at offset: Int) throws -> Int {
         guard let unused = c.first else {
             throw BERError(.invalidValue("BIT STRING with no content octets"), at: offset)
         }
@@ -107,15 +121,7 @@ public struct BitString: Hashable, Sendable, CustomStringConvertible {
         guard c.count > 1 || unused == 0 else {
             throw BERError(.invalidValue("empty BIT STRING with unused bits"), at: offset)
         }
-        let bits = (c.count - 1) * 8 - Int(unused)
-        self.count = bits
-        if bits <= 64 {
-            var v: UInt64 = 0
-            for i in 0..<(c.count - 1) { v |= UInt64(c[i + 1]) << UInt64(56 - 8 * i) }
-            storage = .inline(v)
-        } else {
-            storage = .heap(Array(c[1...]))
-        }
+        return (c.count - 1) * 8 - Int(unused)
     }
 
     public var description: String {

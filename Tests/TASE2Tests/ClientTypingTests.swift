@@ -3,6 +3,7 @@ import MMS
 import MMSNIO
 @testable import TASE2
 import Testing
+import TestSupport
 
 @Suite("Point types a client learns, and values it shows")
 struct PointTypingTests {
@@ -228,5 +229,108 @@ struct ClientBehaviourTests {
                 group.cancelAll()
             }
         }
+    }
+}
+
+/// A client types the points of a received report straight from BER; these hold that path to
+/// the tree path (`PointTypeInfo.decode` of the decoded `MMSData`) it replaces.
+@Suite("Points typed straight from BER")
+struct TypedDecodingTests {
+    static var infos: [PointTypeInfo] {
+        PointType.allCases.flatMap { t in t == .stateQ ? [PointTypeInfo(t), PointTypeInfo(t, stateQ: .valueAndFlags)] : [PointTypeInfo(t)] }
+    }
+
+    static func randomValue(_ rng: inout SplitMix64) -> PointValue {
+        PointValue(real: Float(bitPattern: UInt32.random(in: 0...0x7F7F_FFFF, using: &rng)) * (Bool.random(using: &rng) ? 1 : -1),
+                   discrete: .random(in: .min ... .max, using: &rng), state: .random(in: 0...255, using: &rng),
+                   flags: DataFlags(rawValue: .random(in: 0...255, using: &rng)), timeStamp: .random(in: .min ... .max, using: &rng),
+                   milliseconds: .random(in: .min ... .max, using: &rng), cov: .random(in: 0 ... .max, using: &rng),
+                   eventFlags: .random(in: 0...255, using: &rng), packedEvent: .random(in: 0...255, using: &rng),
+                   operatingTime: .random(in: .min ... .max, using: &rng))
+    }
+
+    /// The two paths on one encoded value; true when the tree decoder accepts it at all.
+    static func agree(_ info: PointTypeInfo, _ bytes: [UInt8], _ note: @autoclosure () -> String) throws -> Bool {
+        guard let tree = try? MMSData.decode(bytes) else { return false }
+        let typed = try BERReader.withReader(bytes) { r in info.decode(try r.readElement(), in: r) }
+        #expect(typed == info.decode(tree), "\(info) \(note())")
+        return true
+    }
+
+    /// Every type read as itself and as every other type (most do not fit: nil both ways), with
+    /// random values and at the ends of every field's range, and every encoding mutated: the
+    /// typed decoder gives what the tree path gives, wherever the tree decoder accepts the bytes.
+    @Test func typedDecodingAgreesWithTheTree() throws {
+        var rng = SplitMix64(state: 0x7E_D0C0_DE)
+        var fits = 0, mutatedAccepted = 0
+        let extremes = [PointValue(real: -.greatestFiniteMagnitude, discrete: .min, state: 0xFF, flags: DataFlags(rawValue: 0xFF),
+                                   timeStamp: .min, milliseconds: .min, cov: .max, eventFlags: 0xFF, packedEvent: 0xFF, operatingTime: .min),
+                        PointValue(real: .greatestFiniteMagnitude, discrete: .max, timeStamp: .max, milliseconds: .max, operatingTime: .max),
+                        PointValue()]
+        for writer in Self.infos {
+            for v in extremes + (0..<40).map({ _ in Self.randomValue(&rng) }) {
+                var w = BERWriter()
+                writer.type.prepend(v, stateQ: writer.stateQ, to: &w)
+                let bytes = w.toArray()
+                for reader in Self.infos {
+                    #expect(try Self.agree(reader, bytes, "from \(writer)"))
+                    if reader == writer {
+                        let typed = try BERReader.withReader(bytes) { r in reader.decode(try r.readElement(), in: r) }
+                        #expect(typed == reader.decode(writer.type.data(v, stateQ: writer.stateQ)), "\(writer)")
+                        fits += 1
+                    }
+                }
+                let m = mutate(bytes, &rng)
+                for reader in Self.infos where try Self.agree(reader, m, "mutated \(hex(m))") { mutatedAccepted += 1 }
+            }
+        }
+        #expect(fits == Self.infos.count * 43)
+        #expect(mutatedAccepted > 1000)
+        // Shapes the wire allows that a strict reading refuses: a 5-bit string, an array for a
+        // structure, a double for a Real (taken), a negative Integer for an Unsigned16 COV.
+        let shapes: [(PointTypeInfo, MMSData)] = [
+            (PointTypeInfo(.state), .bitString(BitString(msbFirst: 0, count: 5))),
+            (PointTypeInfo(.realQ), .array([.float(1), .bitString(BitString(msbFirst: 0, count: 8))])),
+            (PointTypeInfo(.realQ), .structure([.floatingPoint(.double(2.5)), .bitString(BitString(msbFirst: 0, count: 8))])),
+            (PointTypeInfo(.stateExtended), .structure([.integer(1), .bitString(BitString(msbFirst: 0, count: 8)), .integer(-1)])),
+            (PointTypeInfo(.stateExtended), .structure([.integer(1), .bitString(BitString(msbFirst: 0, count: 8)), .integer(65_535)])),
+            (PointTypeInfo(.discrete), .integer(1 << 31)),
+            // Each Integer member one past its range.
+            (PointTypeInfo(.realQTimeTag), .structure([.float(1), .integer(1 << 31), .bitString(BitString(msbFirst: 0, count: 8))])),
+            (PointTypeInfo(.stateQTimeTagExtended), .structure([.structure([.integer(1), .integer(1 << 15)]), .bitString(BitString(msbFirst: 0, count: 8))])),
+            (PointTypeInfo(.singleProtectionEvent), .structure([.bitString(BitString(msbFirst: 0, count: 8)), .integer(-(1 << 15) - 1),
+                                                                .structure([.integer(1), .integer(2)])])),
+            (PointTypeInfo(.realExtended), .structure([.float(1), .integer(1), .bitString(BitString(msbFirst: 0, count: 8)), .unsigned(1 << 16)])),
+            (PointTypeInfo(.realQ), .structure([.float(1), .bitString(BitString(msbFirst: 0, count: 8)), .integer(0)])),
+        ]
+        for (info, d) in shapes { #expect(try Self.agree(info, d.encoded(), "\(d)")) }
+        #expect(PointTypeInfo(.realQ).decode(.structure([.floatingPoint(.double(2.5)), .bitString(BitString(msbFirst: 0, count: 8))]))?.real == 2.5)
+    }
+
+    /// A reading of a received result is the reading of the decoded result: value, type, and the
+    /// result itself (decoded on demand), for a point, an error, and an undescribed point whose
+    /// type is guessed.
+    @Test func readingsOfReceivedResultsAreTheDecodedReadings() throws {
+        let v = PointValue.real(3.25, flags: DataFlags(validity: .suspect), time: 1_700_000_000)
+        let results: [AccessResult] = [.success(PointType.realQTimeTag.data(v)), .failure(.objectAccessDenied), .success(.integer(5))]
+        let pdu = MMSPDU.unconfirmed(.informationReport(InformationReport(.variableListName(.vmdSpecific("DS")), results: results))).encoded()
+        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu) else {
+            Issue.record("not a report")
+            return
+        }
+        let received = try #require(r.received)
+        var got: [PointReading] = []
+        let types: [PointTypeInfo?] = [PointTypeInfo(.realQTimeTag), PointTypeInfo(.real), nil]
+        try received.forEachElement { e, reader in
+            let i = got.count
+            got.append(PointReading(name: .vmdSpecific("P\(i)"), type: types[i], received: ReceivedAccessResult(received, offset: e.offset),
+                                    element: e, in: reader, guess: i == 2))
+        }
+        let expected = (0..<3).map { PointReading(name: .vmdSpecific("P\($0)"), type: types[$0], result: results[$0], guess: $0 == 2) }
+        #expect(got == expected)
+        #expect(got[0].value == v)
+        #expect(got[1].error == .objectAccessDenied && got[1].value == nil)
+        #expect(got[2].type == PointTypeInfo(.discrete) && got[2].value?.discrete == 5)
+        #expect(got.map(\.result) == results)
     }
 }

@@ -42,13 +42,29 @@ public enum AccessResult: Hashable, Sendable {
         out.reserveCapacity(min(r.remaining / 8 + 1, 4096))
         while !r.isAtEnd {
             let e = try r.readElement()
-            if e.tag == .context(0) {
-                out.append(.failure(DataAccessError(code: try r.integer(of: e))))
-            } else {
-                out.append(.success(try MMSData.decode(e, in: r)))
-            }
+            out.append(try decode(e, in: r))
         }
         return out
+    }
+
+    /// The AccessResult element `e` that `r` read.
+    public init(_ e: BERElement, in r: BERReader) throws { self = try AccessResult.decode(e, in: r) }
+
+    /// The AccessResult element `e`.
+    static func decode(_ e: BERElement, in r: BERReader) throws -> AccessResult {
+        if e.tag == .context(0) { return .failure(DataAccessError(code: try r.integer(of: e))) }
+        return .success(try MMSData.decode(e, in: r, nesting: 0))
+    }
+
+    /// Checks a list as `decodeList` would and counts it, building no values (`MMSData.validate`).
+    static func validateList(_ r: inout BERReader) throws -> Int {
+        var n = 0
+        while !r.isAtEnd {
+            let e = try r.readElement()
+            if e.tag == .context(0) { _ = try r.integer(of: e) } else { try MMSData.validate(e, in: r, nesting: 0) }
+            n += 1
+        }
+        return n
     }
 
     public func prepend(to w: inout BERWriter) {

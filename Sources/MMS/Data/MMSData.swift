@@ -59,25 +59,64 @@ public enum MMSData: Hashable, Sendable {
     }
 
     static func decode(_ e: BERElement, in r: BERReader, nesting: Int) throws -> MMSData {
+        guard e.tag.isConstructed else { return try decodePrimitive(e, in: r) }
+        var c = try members(of: e, in: r, nesting: nesting)
+        var items: [MMSData] = []
+        items.reserveCapacity(min(e.contentLength / 5 + 1, 64))
+        while !c.isAtEnd {
+            let child = try c.readElement()
+            items.append(try decode(child, in: c, nesting: nesting + 1))
+        }
+        return e.tag.number == 1 ? .array(items) : .structure(items)
+    }
+
+    /// Checks the Data element `e` as `decode` would, building nothing but the rare values that
+    /// own storage (strings, octet strings, OIDs, long bit strings): the walk a received report
+    /// gets before its results are kept encoded. It shares `members` and `decodePrimitive` with
+    /// `decode`, so what one accepts the other does.
+    static func validate(_ e: BERElement, in r: BERReader, nesting: Int) throws {
+        guard e.tag.isConstructed else { return try validatePrimitive(e, in: r) }
+        var c = try members(of: e, in: r, nesting: nesting)
+        while !c.isAtEnd {
+            let child = try c.readElement()
+            // Leaves are checked here, not by a call per leaf: a structure's members mostly are.
+            if child.tag.isConstructed { try validate(child, in: c, nesting: nesting + 1) } else { try validatePrimitive(child, in: c) }
+        }
+    }
+
+    /// The scalars of every point are checked by the functions that decode them, without
+    /// building an MMSData; an OctetString (an information buffer) has nothing to check; the
+    /// rest is decoded and dropped.
+    @inline(__always)
+    static func validatePrimitive(_ e: BERElement, in r: BERReader) throws {
+        switch e.tag {
+        case .context(4), .context(14): _ = try BitString.bitCount(berContents: r.contentBytes(of: e), at: e.offset)
+        case .context(5): _ = try r.integer(of: e)
+        case .context(6): _ = try r.unsigned(of: e)
+        case .context(7): _ = try decodeFloat(e, r)
+        case .context(9): break
+        default: _ = try decodePrimitive(e, in: r)
+        }
+    }
+
+    /// A reader over the members of the constructed Data element `e` (an array or a structure).
+    @inline(__always)
+    static func members(of e: BERElement, in r: BERReader, nesting: Int) throws -> BERReader {
+        let tag = e.tag
+        guard tag.tagClass == .contextSpecific, tag.number == 1 || tag.number == 2 else {
+            throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
+        }
+        guard nesting < r.limits.maxDataNesting else {
+            throw BERError(.invalidValue("data nested deeper than the negotiated \(r.limits.maxDataNesting) levels"), at: e.offset)
+        }
+        return try r.contents(of: e)
+    }
+
+    /// A primitive Data element.
+    static func decodePrimitive(_ e: BERElement, in r: BERReader) throws -> MMSData {
         let tag = e.tag
         guard tag.tagClass == .contextSpecific else {
             throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
-        }
-        if tag.isConstructed {
-            guard tag.number == 1 || tag.number == 2 else {
-                throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
-            }
-            guard nesting < r.limits.maxDataNesting else {
-                throw BERError(.invalidValue("data nested deeper than the negotiated \(r.limits.maxDataNesting) levels"), at: e.offset)
-            }
-            var c = try r.contents(of: e)
-            var items: [MMSData] = []
-            items.reserveCapacity(min(e.contentLength / 5 + 1, 64))
-            while !c.isAtEnd {
-                let child = try c.readElement()
-                items.append(try decode(child, in: c, nesting: nesting + 1))
-            }
-            return tag.number == 1 ? .array(items) : .structure(items)
         }
         switch tag.number {
         case 3: return .boolean(try r.boolean(of: e))
@@ -101,6 +140,10 @@ public enum MMSData: Hashable, Sendable {
             throw BERError(.unexpectedTag(expected: "Data", found: tag), at: e.offset)
         }
     }
+
+    /// The FloatingPoint element `e` (single or double precision), as `decode` reads it.
+    @inline(__always)
+    public static func floatingPoint(_ e: BERElement, in r: BERReader) throws -> FloatingPoint { try decodeFloat(e, r) }
 
     static func decodeFloat(_ e: BERElement, _ r: BERReader) throws -> FloatingPoint {
         let p = e.contentOffset

@@ -4,27 +4,75 @@ import BER
 /// and the client's acknowledgements of critical reports).
 public struct InformationReport: Hashable, Sendable {
     public var variableAccessSpecification: VariableAccessSpecification
-    public var results: [AccessResult]
+    /// The results. A received report keeps them encoded (`received`) and decodes them here on
+    /// each call: a caller that reads them more than once keeps the array.
+    public var results: [AccessResult] {
+        get {
+            switch storage {
+            case .built(let r): return r
+            case .received(let x):
+                // Checked at receipt by the decoder's own code: this cannot fail. Were it to, every
+                // result says object-value-invalid rather than vanish.
+                return (try? x.decoded()) ?? Array(repeating: .failure(.objectValueInvalid), count: x.count)
+            }
+        }
+        set { storage = .built(newValue) }
+    }
+    /// The results as received, to be typed straight from their elements; nil for a report built here.
+    public var received: ReceivedAccessResults? {
+        if case .received(let x) = storage { return x } else { return nil }
+    }
+    public var resultCount: Int {
+        switch storage {
+        case .built(let r): return r.count
+        case .received(let x): return x.count
+        }
+    }
+
+    enum Storage: Sendable {
+        case built([AccessResult])
+        case received(ReceivedAccessResults)
+    }
+    var storage: Storage
 
     public init(_ spec: VariableAccessSpecification, results: [AccessResult]) {
         self.variableAccessSpecification = spec
-        self.results = results
+        self.storage = .built(results)
     }
 
+    init(_ spec: VariableAccessSpecification, received: ReceivedAccessResults) {
+        self.variableAccessSpecification = spec
+        self.storage = .received(received)
+    }
+
+    public static func == (a: InformationReport, b: InformationReport) -> Bool {
+        a.variableAccessSpecification == b.variableAccessSpecification && a.results == b.results
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(variableAccessSpecification)
+        h.combine(results)
+    }
+
+    /// Decodes the report, keeping its results encoded once they are checked.
     static func decode(_ r: inout BERReader) throws -> InformationReport {
         let spec = try VariableAccessSpecification.decode(&r)
-        var list = try r.readConstructed(.contextConstructed(0), "listOfAccessResult")
-        let results = try AccessResult.decodeList(&list)
+        let e = try r.readElement(.contextConstructed(0), "listOfAccessResult")
+        var list = try r.contents(of: e)
+        let results = try ReceivedAccessResults(e, list: &list, in: r)
         try r.expectEnd()
         if case .listOfVariable(let vars) = spec, vars.count != results.count {
             throw BERError(.invalidValue("informationReport names \(vars.count) variables but carries \(results.count) results"), at: 0)
         }
-        return InformationReport(spec, results: results)
+        return InformationReport(spec, received: results)
     }
 
     public func prependContents(to w: inout BERWriter) {
         let mark = w.count
-        AccessResult.prependList(results, to: &w)
+        switch storage {
+        case .built(let r): AccessResult.prependList(r, to: &w)
+        case .received(let x): w.prepend(x.bytes)  // as it came
+        }
         w.prependHeader(.contextConstructed(0), length: w.count - mark)
         variableAccessSpecification.prepend(to: &w)
     }

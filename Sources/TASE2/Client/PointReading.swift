@@ -102,6 +102,27 @@ public final class PointTypes: Sendable {
         return PointReading(name: name, type: entry?.type, result: result)
     }
 
+    /// The readings of a received report's results, typed straight from BER (one lock for the
+    /// whole report). `names` gives one name per result, in order.
+    func readings(_ names: [ObjectName], _ received: ReceivedAccessResults, into out: inout [PointReading],
+                  skipping isSpecial: (ObjectName) -> Bool, special: (ObjectName, AccessResult) -> PointReading?) throws {
+        let entries = state.withLock { t in names.map { t[$0] } }
+        var i = 0
+        try received.forEachElement { e, r in
+            defer { i += 1 }
+            guard i < names.count else { return }
+            let n = names[i]
+            if isSpecial(n) {
+                if let kept = special(n, try AccessResult(e, in: r)) { out.append(kept) }
+                return
+            }
+            let entry = entries[i]
+            let guess: Bool = if case .undescribed? = entry { true } else { false }
+            out.append(PointReading(name: n, type: entry?.type, received: ReceivedAccessResult(received, offset: e.offset),
+                                    element: e, in: r, guess: guess))
+        }
+    }
+
     /// Reads objects and decodes the points among them with their types, in requests of at
     /// most `perRequest` names; one reading per name, in order. `progress`: names read so far.
     public func read(_ names: [ObjectName], perRequest: Int = 100, progress: (@Sendable (Int) -> Void)? = nil) async throws -> [PointReading] {
@@ -193,13 +214,28 @@ public struct PointReading: Hashable, Sendable {
     public var type: PointTypeInfo?
     /// The decoded value; nil when the read failed or the object is not a point.
     public var value: PointValue?
-    /// What the wire carried.
-    public var result: AccessResult
+    /// What the wire carried (decoded on each call for a reading of a received report).
+    public var result: AccessResult {
+        get {
+            switch raw {
+            case .decoded(let r): return r
+            case .received(let x): return x.result
+            }
+        }
+        set { raw = .decoded(newValue) }
+    }
+
+    /// A report's points are typed straight from BER and keep their result encoded.
+    enum Raw: Sendable {
+        case decoded(AccessResult)
+        case received(ReceivedAccessResult)
+    }
+    var raw: Raw
 
     /// `guess`: with no type, take the first whose shape the value has (`PointTypeInfo(guessingFrom:)`).
     public init(name: ObjectName, type: PointTypeInfo?, result: AccessResult, guess: Bool = false) {
         self.name = name
-        self.result = result
+        self.raw = .decoded(result)
         if let type, case .success(let d) = result, let v = type.decode(d) {
             self.type = type
             value = v
@@ -210,6 +246,32 @@ public struct PointReading: Hashable, Sendable {
             self.type = type
             value = nil
         }
+    }
+
+    /// The result `received` whose element `e` lies in `r`, typed straight from BER: the same
+    /// reading as `init(name:type:result:guess:)` of the decoded result, without the tree
+    /// (which is built only to guess a type).
+    public init(name: ObjectName, type: PointTypeInfo?, received: ReceivedAccessResult, element e: BERElement, in r: BERReader,
+                guess: Bool = false) {
+        if type == nil, guess, e.tag != .context(0) {
+            self = PointReading(name: name, type: nil, result: received.result, guess: true)
+            return
+        }
+        self.name = name
+        self.type = type
+        self.raw = .received(received)
+        value = e.tag == .context(0) ? nil : type?.decode(e, in: r)
+    }
+
+    public static func == (a: PointReading, b: PointReading) -> Bool {
+        a.name == b.name && a.type == b.type && a.value == b.value && a.result == b.result
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(type)
+        h.combine(value)
+        h.combine(result)
     }
 
     /// The object's error, when the partner answered one.

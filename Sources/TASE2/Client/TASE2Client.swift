@@ -450,24 +450,60 @@ final class ReportDemux: Sendable {
             }
         case .variableListName(let ds):
             let members = state.withLock { s in s.dataSets[ds].flatMap { s.subscriptions[$0]?.members } }
-            guard let members, members.count == r.results.count else {
+            guard let members, members.count == r.resultCount else {
                 logger.warning("report for an unknown data set \(ds); sending NACK")
                 await nack(ds)
                 return
             }
-            named = zip(members, r.results).map { ($0, $1) }
             dataSet = ds
+            guard let received = r.received else {
+                named = zip(members, r.results).map { ($0, $1) }
+                break
+            }
+            // Points typed straight from the received elements; only the specials are decoded.
+            var report = TransferReport(dataSet: ds)
+            var points: [PointReading] = []
+            points.reserveCapacity(members.count)
+            do {
+                try types.readings(members, received, into: &points, skipping: { ReportDemux.specials.contains($0.itemName) },
+                                   special: { n, result in ReportDemux.add(n, result, to: &report, types: types, append: false) })
+            } catch {
+                // Cannot happen: the association checked the results at receipt with the decoder's own code.
+                logger.error("report of \(ds) could not be decoded again (\(error)); sending NACK")
+                await nack(ds)
+                return
+            }
+            report.points = points
+            await deliver(report, reports)
+            return
         }
         var report = TransferReport(dataSet: dataSet)
-        for (n, result) in named {
-            switch (n.itemName, result) {
-            case (TASE2Names.transferSetName, .success(let d)): report.transferSet = TASE2Names.objectName(from: d)
-            case (TASE2Names.transferSetTimeStamp, .success(.integer(let t))): report.timeStamp = Int32(clamping: t)
-            case (TASE2Names.dsConditionsDetected, .success(.bitString(let b))): report.conditions = DSConditions(rawValue: b.count > 0 ? b.byte(0) : 0)
-            default:
-                report.points.append(types.reading(n, result))
-            }
+        for (n, result) in named { ReportDemux.add(n, result, to: &report, types: types) }
+        await deliver(report, reports)
+    }
+
+    /// The transfer-set specials a report may carry before its points.
+    static let specials: Set<String> = [TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected]
+
+    /// One member of a report: a special sets the report's field, anything else is a point
+    /// (returned, not appended, when the caller keeps the points apart).
+    @discardableResult
+    static func add(_ n: ObjectName, _ result: AccessResult, to report: inout TransferReport, types: PointTypes, append: Bool = true) -> PointReading? {
+        switch (n.itemName, result) {
+        case (TASE2Names.transferSetName, .success(let d)): report.transferSet = TASE2Names.objectName(from: d)
+        case (TASE2Names.transferSetTimeStamp, .success(.integer(let t))): report.timeStamp = Int32(clamping: t)
+        case (TASE2Names.dsConditionsDetected, .success(.bitString(let b))): report.conditions = DSConditions(rawValue: b.count > 0 ? b.byte(0) : 0)
+        default:
+            let reading = types.reading(n, result)
+            guard append else { return reading }
+            report.points.append(reading)
         }
+        return nil
+    }
+
+    /// Hands a decoded report to the caller, or NACKs one of a transfer set never started.
+    func deliver(_ report: TransferReport, _ reports: AsyncStream<ReportDelivery>.Continuation) async {
+        var report = report
         if let ts = report.transferSet {
             guard let critical = state.withLock({ $0.subscriptions[ts]?.transferSet.critical }) else {
                 // A transfer set this client never started (or forgot): NACK, do not pass it on.
@@ -476,7 +512,7 @@ final class ReportDemux: Sendable {
                 return
             }
             report.critical = critical
-        } else if dataSet == nil {
+        } else if report.dataSet == nil {
             logger.warning("report without Transfer_Set_Name or a known data set: dropped (nothing to NACK it by)")
             return
         }
