@@ -58,12 +58,16 @@ public enum AccessResult: Hashable, Sendable {
 
     /// Checks a list as `decodeList` would and counts it, building no values (`MMSData.validate`).
     static func validateList(_ r: inout BERReader) throws -> Int {
+        let list = r  // a local copy, not re-read through the inout reference for every result
         var n = 0
-        while !r.isAtEnd {
-            let e = try r.readElement()
-            if e.tag == .context(0) { _ = try r.integer(of: e) } else { try MMSData.validate(e, in: r, nesting: 0) }
+        var o = list.offset
+        while o < list.end {
+            let e = try list.element(at: o)
+            o = e.endOffset
+            if e.tag == .context(0) { _ = try list.integer(of: e) } else { try MMSData.validateInline(e, in: list, nesting: 0) }
             n += 1
         }
+        r.offset = o
         return n
     }
 

@@ -75,25 +75,38 @@ public enum MMSData: Hashable, Sendable {
     /// gets before its results are kept encoded. It shares `members` and `decodePrimitive` with
     /// `decode`, so what one accepts the other does.
     static func validate(_ e: BERElement, in r: BERReader, nesting: Int) throws {
+        try validateInline(e, in: r, nesting: nesting)
+    }
+
+    /// `validate`, inlined into the loop over a list's results: a point's structure is checked
+    /// without a call, and only nested structures recurse.
+    @inline(__always)
+    static func validateInline(_ e: BERElement, in r: BERReader, nesting: Int) throws {
         guard e.tag.isConstructed else { return try validatePrimitive(e, in: r) }
-        var c = try members(of: e, in: r, nesting: nesting)
-        while !c.isAtEnd {
-            let child = try c.readElement()
+        let c = try members(of: e, in: r, nesting: nesting)
+        var o = c.offset
+        while o < c.end {
+            let child = try c.element(at: o)
+            o = child.endOffset
             // Leaves are checked here, not by a call per leaf: a structure's members mostly are.
             if child.tag.isConstructed { try validate(child, in: c, nesting: nesting + 1) } else { try validatePrimitive(child, in: c) }
         }
     }
 
     /// The scalars of every point are checked by the functions that decode them, without
-    /// building an MMSData; an OctetString (an information buffer) has nothing to check; the
-    /// rest is decoded and dropped.
+    /// building an MMSData (a bit string of 8 bits and a single float, always valid, without a
+    /// call); an OctetString (an information buffer) has nothing to check; the rest is decoded
+    /// and dropped.
     @inline(__always)
     static func validatePrimitive(_ e: BERElement, in r: BERReader) throws {
+        // Inline first: a bit string of 8 bits and a single-precision float, each always valid.
+        let first = e.contentLength > 0 ? r.byte(at: e.contentOffset) : 0xFF
         switch e.tag {
-        case .context(4), .context(14): _ = try BitString.bitCount(berContents: r.contentBytes(of: e), at: e.offset)
+        case .context(4), .context(14):
+            if e.contentLength != 2 || first != 0 { _ = try BitString.bitCount(berContents: r.contentBytes(of: e), at: e.offset) }
         case .context(5): _ = try r.integer(of: e)
         case .context(6): _ = try r.unsigned(of: e)
-        case .context(7): _ = try decodeFloat(e, r)
+        case .context(7): if e.contentLength != 5 || first != 8 { _ = try decodeFloat(e, r) }
         case .context(9): break
         default: _ = try decodePrimitive(e, in: r)
         }

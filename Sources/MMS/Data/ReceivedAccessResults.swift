@@ -11,7 +11,7 @@ public final class ReceivedAccessResults: Sendable {
     /// Number of results.
     public let count: Int
     /// The limits the list was checked with (the association's).
-    let limits: BERLimits
+    @usableFromInline let limits: BERLimits
 
     /// Checks the list `list` holds (a reader over the contents of `element`, in `r`) and copies it.
     init(_ element: BERElement, list: inout BERReader, in r: BERReader) throws {
@@ -26,11 +26,15 @@ public final class ReceivedAccessResults: Sendable {
     }
 
     /// Calls `body` with each result's element and the reader it lies in (valid only during the
-    /// call), in order; element offsets are into `bytes`.
+    /// call), in order; element offsets are into `bytes`. Inlinable, so that `body` is inlined
+    /// into the caller's loop (it runs once per point).
+    @inlinable
     public func forEachElement(_ body: (BERElement, BERReader) throws -> Void) throws {
         try BERReader.withReader(bytes, limits: limits) { r in
-            while !r.isAtEnd {
-                let e = try r.readElement()
+            var o = 0
+            while o < r.end {
+                let e = try r.element(at: o)
+                o = e.endOffset
                 try body(e, r)
             }
         }

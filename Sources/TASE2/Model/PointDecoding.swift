@@ -9,96 +9,144 @@ extension PointType {
     /// type's shape: the same as `PointTypeInfo.decode` of the decoded tree, for an element that
     /// `MMSData.decode` accepts (the client's reports are checked at receipt). Like `prepend`, it
     /// restates the layout table member for member, in straight-line code (a loop over the
-    /// table's members cost twice the time); `typedDecodingAgreesWithTheTree` holds the two together.
+    /// table's members, and a switch per member, cost twice the time);
+    /// `typedDecodingAgreesWithTheTree` holds the two together.
+    @inline(__always)
     public func value(_ e: BERElement, in r: BERReader, stateQ: StateQShape = .bitString) -> PointValue? {
         var v = PointValue()
         let isState = base == .state
         if family == .plain || (family == .q && isState && stateQ == .bitString) {
             // One element: the plain types, and SISCO's one-octet StateQ.
-            return member(isState ? .stateOctet : .value, e, r, &v) ? v : nil
+            return (isState ? Self.stateOctet(e, r, &v) : value(e, r, &v)) ? v : nil
         }
-        guard e.tag == .contextConstructed(2), var c = try? r.contents(of: e) else { return nil }
-        let ok: Bool
+        guard e.tag == .contextConstructed(2), let c = try? r.contents(of: e) else { return nil }
+        var o = c.offset
+        // Each member in the table's order: its element, then its setter.
         switch family {
         case .plain: return nil  // handled above
-        case .q where isState: ok = next(.stateValue, &c, &v) && next(.flags, &c, &v)
-        case .q: ok = next(.value, &c, &v) && next(.flags, &c, &v)
-        case .qTimeTag where isState: ok = next(.timeStamp, &c, &v) && next(.stateOctet, &c, &v)
-        case .qTimeTag: ok = next(.value, &c, &v) && next(.timeStamp, &c, &v) && next(.flags, &c, &v)
-        case .extended where isState: ok = next(.timeStamp, &c, &v) && next(.stateOctet, &c, &v) && next(.cov, &c, &v)
-        case .extended: ok = next(.value, &c, &v) && next(.timeStamp, &c, &v) && next(.flags, &c, &v) && next(.cov, &c, &v)
-        case .qTimeTagExtended where isState: ok = next(.timeStampExtended, &c, &v) && next(.stateOctet, &c, &v)
-        case .qTimeTagExtended: ok = next(.value, &c, &v) && next(.timeStampExtended, &c, &v) && next(.flags, &c, &v)
+        case .q where isState:
+            guard let a = Self.take(c, &o), Self.stateValue(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
+        case .q:
+            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
+        case .qTimeTag where isState:
+            guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
+        case .qTimeTag:
+            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            else { return nil }
+        case .extended where isState:
+            guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v), let d = Self.take(c, &o), Self.cov(d, c, &v)
+            else { return nil }
+        case .extended:
+            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v),
+                  let f = Self.take(c, &o), Self.cov(f, c, &v) else { return nil }
+        case .qTimeTagExtended where isState:
+            guard let a = Self.take(c, &o), Self.timeStampExtended(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
+        case .qTimeTagExtended:
+            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStampExtended(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            else { return nil }
         case .protection:
-            ok = self == .singleProtectionEvent
-                ? next(.singleEventFlags, &c, &v) && next(.operatingTime, &c, &v) && next(.eventTime, &c, &v)
-                : next(.packedEvent, &c, &v) && next(.packedEventFlags, &c, &v) && next(.operatingTime, &c, &v) && next(.eventTime, &c, &v)
-        }
-        return ok && c.isAtEnd ? v : nil
-    }
-
-    /// Reads the next member of a structure, `m`, from `c` into `v`.
-    @inline(__always)
-    func next(_ m: PointMember, _ c: inout BERReader, _ v: inout PointValue) -> Bool {
-        guard !c.isAtEnd, let child = try? c.readElement() else { return false }
-        return member(m, child, c, &v)
-    }
-
-    /// Sets member `m` of `v` from `e`; false when `e` does not have the member's type
-    /// (`memberType`), as `TypeSpecification.accepts` decides.
-    @inline(__always)
-    func member(_ m: PointMember, _ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
-        switch m {
-        case .value:
-            switch base {
-            case .real:
-                guard e.tag == .context(7), let f = try? MMSData.floatingPoint(e, in: r) else { return false }
-                v.real = Float(f.doubleValue)
-            case .discrete:
-                guard let i = Self.integer(e, r, bits: 32) else { return false }
-                v.discrete = Int32(i)
-            default:
-                guard let o = Self.octet(e, r) else { return false }
-                v.state = o
+            if self == .packedProtectionEvent {
+                guard let a = Self.take(c, &o), let event = Self.octet(a, c) else { return nil }
+                v.packedEvent = event
             }
-        case .stateOctet:
-            guard let o = Self.octet(e, r) else { return false }
-            v.state = o & 0xC0
-            v.flags = DataFlags(rawValue: o)
-        case .stateValue:
-            guard let o = Self.octet(e, r) else { return false }
-            v.state = o & 0xC0
-        case .flags:
-            guard let o = Self.octet(e, r) else { return false }
-            v.flags = DataFlags(rawValue: o)
-        case .timeStamp:
-            guard let t = Self.integer(e, r, bits: 32) else { return false }
-            v.timeStamp = Int32(t)
-        case .timeStampExtended, .eventTime:
-            // TimeStampExtended { GMTBasedS Integer32, Milliseconds Integer16 }.
-            guard e.tag == .contextConstructed(2), var c = try? r.contents(of: e),
-                  let s = try? c.readElement(), let seconds = Self.integer(s, c, bits: 32),
-                  let ms = try? c.readElement(), let milliseconds = Self.integer(ms, c, bits: 16), c.isAtEnd else { return false }
-            v.timeStamp = Int32(seconds)
-            v.milliseconds = Int16(milliseconds)
-        case .cov:
-            // Unsigned16, which also accepts a non-negative Integer.
-            let u: UInt64
-            if e.tag == .context(6), let x = try? r.unsigned(of: e) { u = x }
-            else if e.tag == .context(5), let x = try? r.integer(of: e), x >= 0 { u = UInt64(x) }
-            else { return false }
-            guard u < 1 << 16 else { return false }
-            v.cov = UInt16(u)
-        case .singleEventFlags, .packedEventFlags:
-            guard let o = Self.octet(e, r) else { return false }
-            v.eventFlags = o
-        case .packedEvent:
-            guard let o = Self.octet(e, r) else { return false }
-            v.packedEvent = o
-        case .operatingTime:
-            guard let t = Self.integer(e, r, bits: 16) else { return false }
+            guard let a = Self.take(c, &o), let flags = Self.octet(a, c), let b = Self.take(c, &o), let t = Self.integer(b, c, bits: 16),
+                  let d = Self.take(c, &o), Self.timeStampExtended(d, c, &v) else { return nil }
+            v.eventFlags = flags  // SingleEventFlags, or PackedEventFlags
             v.operatingTime = Int16(t)
         }
+        return o == c.end ? v : nil
+    }
+
+    /// The next member's element of a structure.
+    @inline(__always)
+    static func take(_ c: BERReader, _ o: inout Int) -> BERElement? {
+        guard o < c.end, let e = try? c.element(at: o) else { return nil }
+        o = e.endOffset
+        return e
+    }
+
+    // The members (`PointMember`), each read from its element as `TypeSpecification.accepts`
+    // decides its type (`memberType`); false when the element does not have it.
+
+    /// `.value`: Data_Real (float32), Data_Discrete (Integer32) or Data_StateSupplemental (BitString 8).
+    @inline(__always)
+    func value(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        switch base {
+        case .real:
+            guard e.tag == .context(7) else { return false }
+            let p = e.contentOffset
+            if e.contentLength == 5, r.byte(at: p) == 8 {
+                // Single precision, as TASE.2 sends it: read here (the full decoder is a call).
+                let bits = UInt32(r.byte(at: p + 1)) << 24 | UInt32(r.byte(at: p + 2)) << 16 | UInt32(r.byte(at: p + 3)) << 8 | UInt32(r.byte(at: p + 4))
+                v.real = Float(Double(Float(bitPattern: bits)))  // through Double, as the tree path goes
+            } else {
+                guard let f = try? MMSData.floatingPoint(e, in: r) else { return false }
+                v.real = Float(f.doubleValue)
+            }
+        case .discrete:
+            guard let i = Self.integer(e, r, bits: 32) else { return false }
+            v.discrete = Int32(i)
+        default:
+            guard let o = Self.octet(e, r) else { return false }
+            v.state = o
+        }
+        return true
+    }
+
+    /// `.stateOctet`: Data_State, state and quality in one octet.
+    @inline(__always)
+    static func stateOctet(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        guard let o = octet(e, r) else { return false }
+        v.state = o & 0xC0
+        v.flags = DataFlags(rawValue: o)
+        return true
+    }
+
+    /// `.stateValue`: the state bits of libtase2's two-member StateQ.
+    @inline(__always)
+    static func stateValue(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        guard let o = octet(e, r) else { return false }
+        v.state = o & 0xC0
+        return true
+    }
+
+    /// `.flags`: Data_Flags.
+    @inline(__always)
+    static func flags(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        guard let o = octet(e, r) else { return false }
+        v.flags = DataFlags(rawValue: o)
+        return true
+    }
+
+    /// `.timeStamp`: GMTBasedS, an Integer32.
+    @inline(__always)
+    static func timeStamp(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        guard let t = integer(e, r, bits: 32) else { return false }
+        v.timeStamp = Int32(t)
+        return true
+    }
+
+    /// `.timeStampExtended` and `.eventTime`: { GMTBasedS Integer32, Milliseconds Integer16 }.
+    @inline(__always)
+    static func timeStampExtended(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        guard e.tag == .contextConstructed(2), let c = try? r.contents(of: e) else { return false }
+        var o = c.offset
+        guard let s = take(c, &o), let seconds = integer(s, c, bits: 32),
+              let ms = take(c, &o), let milliseconds = integer(ms, c, bits: 16), o == c.end else { return false }
+        v.timeStamp = Int32(seconds)
+        v.milliseconds = Int16(milliseconds)
+        return true
+    }
+
+    /// `.cov`: an Unsigned16, which also accepts a non-negative Integer.
+    @inline(__always)
+    static func cov(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+        let u: UInt64
+        if e.tag == .context(6), let x = try? r.unsigned(of: e) { u = x }
+        else if e.tag == .context(5), let x = try? r.integer(of: e), x >= 0 { u = UInt64(x) }
+        else { return false }
+        guard u < 1 << 16 else { return false }
+        v.cov = UInt16(u)
         return true
     }
 
