@@ -305,6 +305,12 @@ struct TypedDecodingTests {
         ]
         for (info, d) in shapes { #expect(try Self.agree(info, d.encoded(), "\(d)")) }
         #expect(PointTypeInfo(.realQ).decode(.structure([.floatingPoint(.double(2.5)), .bitString(BitString(msbFirst: 0, count: 8))]))?.real == 2.5)
+        // A signalling NaN arrives as sent, both ways (not quietened through a Double).
+        var w = BERWriter()
+        PointType.real.prepend(PointValue(real: Float(bitPattern: 0x7FA0_0001)), to: &w)
+        let nan = w.toArray()
+        #expect(try BERReader.withReader(nan) { r in PointTypeInfo(.real).decode(try r.readElement(), in: r) }?.real.bitPattern == 0x7FA0_0001)
+        #expect(PointTypeInfo(.real).decode(try MMSData.decode(nan))?.real.bitPattern == 0x7FA0_0001)
     }
 
     /// A reading of a received result is the reading of the decoded result: value, type, and the

@@ -78,10 +78,10 @@ extension PointType {
             if e.contentLength == 5, r.byte(at: p) == 8 {
                 // Single precision, as TASE.2 sends it: read here (the full decoder is a call).
                 let bits = UInt32(r.byte(at: p + 1)) << 24 | UInt32(r.byte(at: p + 2)) << 16 | UInt32(r.byte(at: p + 3)) << 8 | UInt32(r.byte(at: p + 4))
-                v.real = Float(Double(Float(bitPattern: bits)))  // through Double, as the tree path goes
+                v.real = Float(bitPattern: bits)
             } else {
-                guard let f = try? MMSData.floatingPoint(e, in: r) else { return false }
-                v.real = Float(f.doubleValue)
+                guard case .double(let d)? = try? MMSData.floatingPoint(e, in: r) else { return false }
+                v.real = Float(d)
             }
         case .discrete:
             guard let i = Self.integer(e, r, bits: 32) else { return false }

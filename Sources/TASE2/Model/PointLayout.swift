@@ -305,7 +305,8 @@ extension PointType {
         switch m {
         case .value:
             switch (base, x) {
-            case (.real, .floatingPoint(let f)): v.real = Float(f.doubleValue)
+            case (.real, .floatingPoint(.single(let f))): v.real = f  // as sent: a signalling NaN stays one
+            case (.real, .floatingPoint(.double(let d))): v.real = Float(d)
             case (.discrete, _): if let i = int() { v.discrete = Int32(truncatingIfNeeded: i) }
             default: if let o = octet() { v.state = o }
             }
