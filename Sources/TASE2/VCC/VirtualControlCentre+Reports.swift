@@ -238,7 +238,7 @@ extension VirtualControlCentre {
     /// critical reports of that transfer set (up to its time stamp when one is given).
     public func received(_ report: InformationReport, for association: AssociationContext) async {
         guard let s = session(association), case .listOfVariable(let items) = report.variableAccessSpecification,
-              items.count == report.results.count else { return }
+              items.count == report.resultCount else { return }
         var kind: String?
         var target: ObjectName?
         var timeStamp: Int64?
