@@ -64,8 +64,10 @@ struct CLITests {
         let badType = try await tase2(["read", "--port", port, "--type", "Breaker_2=Bogus", "Breaker_2"])
         #expect(badType.status == 64 && badType.err.contains("\"Bogus\" is not a point type"), "\(badType.err)")
 
-        // Watch in a pipe: one flushed line per changed value; NDJSON with --json.
-        let watch = try await tase2(["watch", "--port", port, "--interval", "1", "--count", "2", "ICC1/Line1_MW", "Line1_MW"])
+        // Watch in a pipe: one flushed line per changed value; NDJSON with --json. Reports every 2 s
+        // against the simulator's 1 s: with both at 1 s, a loaded machine once sent a second
+        // report before the simulator had moved, and it rightly printed nothing new.
+        let watch = try await tase2(["watch", "--port", port, "--interval", "2", "--count", "2", "ICC1/Line1_MW", "Line1_MW"])
         #expect(watch.status == 0, "\(watch.err)")
         #expect(watch.out.hasPrefix("watching ICC1/DSTrans1 on data set ICC1/FT2_WATCH (2 points)\n"), "\(watch.out)")
         #expect(watch.out.range(of: #"\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  #1  ICC1/Line1_MW  RealQ  -?[0-9.]+  [a-z-]+ [a-z]+\n"#, options: .regularExpression) != nil, "\(watch.out)")
