@@ -87,7 +87,7 @@ public struct BERReader {
     func header(at start: Int) throws -> BERElement {
         // Most elements have a one-octet tag and a short definite length: read those here, and
         // leave the rest (multi-octet tags, long and indefinite lengths, errors) to `fullHeader`.
-        if end - start >= 2 {
+        if start >= 0, end - start >= 2 {
             let first = base[start], l = base[start + 1]
             if first & 0x1F != 0x1F, l < 0x80, end - start - 2 >= Int(l) {
                 return BERElement(tag: BERTag(leading: first, number: UInt32(first & 0x1F)), offset: start,
@@ -106,7 +106,8 @@ public struct BERReader {
 
     func fullHeader(at start: Int) throws -> BERElement {
         var o = start
-        guard o < end else { throw BERError(.truncated, at: start) }
+        // `element(at:)` takes any offset: one before the buffer is refused, never read.
+        guard o >= 0, o < end else { throw BERError(.truncated, at: start) }
         let first = base[o]
         o += 1
         var number = UInt32(first & 0x1F)

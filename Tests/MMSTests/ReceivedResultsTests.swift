@@ -90,6 +90,12 @@ struct ReceivedResultsTests {
         #expect(one == results)
         #expect(MMSPDU.unconfirmed(.informationReport(r)).encoded() == bytes)
         #expect(MMSPDU.unconfirmed(.informationReport(r)) == pdu)
+        // An offset that is no result's is an error, never a read outside the bytes.
+        for bad in [-5, -1, received.bytes.count, received.bytes.count + 7] {
+            #expect(throws: BERError.self) { try received.result(at: bad) }
+            #expect(ReceivedAccessResult(received, offset: bad).result == .failure(.objectValueInvalid))
+        }
+        #expect(throws: BERError.self) { try BERReader.withReader([0xA2, 0x00]) { r in try r.element(at: -1) } }
         // A report built here has nothing received.
         #expect(InformationReport(.variableListName(.vmdSpecific("X")), results: results).received == nil)
         // Replacing the results replaces what is kept.
