@@ -40,10 +40,14 @@ public enum AccessResult: Hashable, Sendable {
         var out: [AccessResult] = []
         // A result takes at least 3 octets; most TASE.2 points take 8 to 25.
         out.reserveCapacity(min(r.remaining / 8 + 1, 4096))
-        while !r.isAtEnd {
-            let e = try r.readElement()
-            out.append(try decode(e, in: r))
+        let list = r
+        var o = list.offset
+        while o < list.end {
+            let e = try list.element(at: o)
+            o = e.endOffset
+            out.append(try decode(e, in: list))
         }
+        r.offset = o
         return out
     }
 

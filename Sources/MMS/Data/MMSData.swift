@@ -60,12 +60,14 @@ public enum MMSData: Hashable, Sendable {
 
     static func decode(_ e: BERElement, in r: BERReader, nesting: Int) throws -> MMSData {
         guard e.tag.isConstructed else { return try decodePrimitive(e, in: r) }
-        var c = try members(of: e, in: r, nesting: nesting)
+        let c = try members(of: e, in: r, nesting: nesting)
         var items: [MMSData] = []
         items.reserveCapacity(min(e.contentLength / 5 + 1, 64))
-        while !c.isAtEnd {
-            let child = try c.readElement()
-            items.append(try decode(child, in: c, nesting: nesting + 1))
+        var o = c.offset
+        while o < c.end {
+            let child = try c.element(at: o)
+            o = child.endOffset
+            items.append(child.tag.isConstructed ? try decode(child, in: c, nesting: nesting + 1) : try decodePrimitive(child, in: c))
         }
         return e.tag.number == 1 ? .array(items) : .structure(items)
     }
