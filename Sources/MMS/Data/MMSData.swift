@@ -73,9 +73,9 @@ public enum MMSData: Hashable, Sendable {
     }
 
     /// Checks the Data element `e` as `decode` would, building nothing but the rare values that
-    /// own storage (strings, octet strings, OIDs, long bit strings): the walk a received report
-    /// gets before its results are kept encoded. It shares `members` and `decodePrimitive` with
-    /// `decode`, so what one accepts the other does.
+    /// own storage (strings, OIDs, long bit strings): the walk a received report gets before its
+    /// results are kept encoded. It shares `members` and the primitive decoders with `decode`,
+    /// so what one accepts the other does (`theCheckAtReceiptIsExactlyAsStrictAsDecoding`).
     static func validate(_ e: BERElement, in r: BERReader, nesting: Int) throws {
         try validateInline(e, in: r, nesting: nesting)
     }
