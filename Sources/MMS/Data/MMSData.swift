@@ -108,7 +108,7 @@ public enum MMSData: Hashable, Sendable {
             if e.contentLength != 2 || first != 0 { _ = try BitString.bitCount(berContents: r.contentBytes(of: e), at: e.offset) }
         case .context(5): _ = try r.integer(of: e)
         case .context(6): _ = try r.unsigned(of: e)
-        case .context(7): if e.contentLength != 5 || first != 8 { _ = try decodeFloat(e, r) }
+        case .context(7): if e.contentLength != 5 || first != 8 { _ = try floatingPoint(e, in: r) }
         case .context(9): break
         default: _ = try decodePrimitive(e, in: r)
         }
@@ -138,7 +138,7 @@ public enum MMSData: Hashable, Sendable {
         case 4: return .bitString(try r.bitString(of: e))
         case 5: return .integer(try r.integer(of: e))
         case 6: return .unsigned(try r.unsigned(of: e))
-        case 7: return .floatingPoint(try decodeFloat(e, r))
+        case 7: return .floatingPoint(try floatingPoint(e, in: r))
         case 9: return .octetString(r.octets(of: e))
         case 10: return .visibleString(try r.visibleString(of: e))
         case 11: return .generalizedTime(try r.visibleString(of: e))
@@ -157,10 +157,7 @@ public enum MMSData: Hashable, Sendable {
     }
 
     /// The FloatingPoint element `e` (single or double precision), as `decode` reads it.
-    @inline(__always)
-    public static func floatingPoint(_ e: BERElement, in r: BERReader) throws -> FloatingPoint { try decodeFloat(e, r) }
-
-    static func decodeFloat(_ e: BERElement, _ r: BERReader) throws -> FloatingPoint {
+    public static func floatingPoint(_ e: BERElement, in r: BERReader) throws -> FloatingPoint {
         let p = e.contentOffset
         switch e.contentLength {
         case 5:

@@ -466,7 +466,7 @@ final class ReportDemux: Sendable {
             points.reserveCapacity(members.count)
             do {
                 try types.readings(members, received, into: &points, skipping: { ReportDemux.specials.contains($0.itemName) },
-                                   special: { n, result in ReportDemux.add(n, result, to: &report, types: types, append: false) })
+                                   special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
             } catch {
                 // Cannot happen: the association checked the results at receipt with the decoder's own code.
                 logger.error("report of \(ds) could not be decoded again (\(error)); sending NACK")
@@ -478,27 +478,23 @@ final class ReportDemux: Sendable {
             return
         }
         var report = TransferReport(dataSet: dataSet)
-        for (n, result) in named { ReportDemux.add(n, result, to: &report, types: types) }
+        for (n, result) in named where !ReportDemux.setSpecial(n, result, in: &report) { report.points.append(types.reading(n, result)) }
         await deliver(report, reports)
     }
 
     /// The transfer-set specials a report may carry before its points.
     static let specials: Set<String> = [TASE2Names.transferSetName, TASE2Names.transferSetTimeStamp, TASE2Names.dsConditionsDetected]
 
-    /// One member of a report: a special sets the report's field, anything else is a point
-    /// (returned, not appended, when the caller keeps the points apart).
-    @discardableResult
-    static func add(_ n: ObjectName, _ result: AccessResult, to report: inout TransferReport, types: PointTypes, append: Bool = true) -> PointReading? {
+    /// Sets the report's field when `n` is a transfer-set special carrying its value; false when
+    /// the member is a point.
+    static func setSpecial(_ n: ObjectName, _ result: AccessResult, in report: inout TransferReport) -> Bool {
         switch (n.itemName, result) {
         case (TASE2Names.transferSetName, .success(let d)): report.transferSet = TASE2Names.objectName(from: d)
         case (TASE2Names.transferSetTimeStamp, .success(.integer(let t))): report.timeStamp = Int32(clamping: t)
         case (TASE2Names.dsConditionsDetected, .success(.bitString(let b))): report.conditions = DSConditions(rawValue: b.count > 0 ? b.byte(0) : 0)
-        default:
-            let reading = types.reading(n, result)
-            guard append else { return reading }
-            report.points.append(reading)
+        default: return false
         }
-        return nil
+        return true
     }
 
     /// Hands a decoded report to the caller, or NACKs one of a transfer set never started.

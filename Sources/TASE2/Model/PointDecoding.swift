@@ -2,8 +2,8 @@ import BER
 import MMS
 
 /// Points typed straight from BER: what a client does with every value of a received report,
-/// without building the `MMSData` tree (one heap array per structure, most of the cost of
-/// decoding a point).
+/// without building the `MMSData` tree (a heap array per structure, and a walk that moves a
+/// reader per element).
 extension PointType {
     /// The value of this type that the Data element `e` carries, or nil when it does not have the
     /// type's shape: the same as `PointTypeInfo.decode` of the decoded tree, for an element that
@@ -17,7 +17,7 @@ extension PointType {
         let isState = base == .state
         if family == .plain || (family == .q && isState && stateQ == .bitString) {
             // One element: the plain types, and SISCO's one-octet StateQ.
-            return (isState ? Self.stateOctet(e, r, &v) : value(e, r, &v)) ? v : nil
+            return (isState ? Self.stateOctet(e, r, &v) : valueMember(e, r, &v)) ? v : nil
         }
         guard e.tag == .contextConstructed(2), let c = try? r.contents(of: e) else { return nil }
         var o = c.offset
@@ -27,22 +27,22 @@ extension PointType {
         case .q where isState:
             guard let a = Self.take(c, &o), Self.stateValue(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
         case .q:
-            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
+            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
         case .qTimeTag where isState:
             guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
         case .qTimeTag:
-            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
             else { return nil }
         case .extended where isState:
             guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v), let d = Self.take(c, &o), Self.cov(d, c, &v)
             else { return nil }
         case .extended:
-            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v),
+            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v),
                   let f = Self.take(c, &o), Self.cov(f, c, &v) else { return nil }
         case .qTimeTagExtended where isState:
             guard let a = Self.take(c, &o), Self.timeStampExtended(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
         case .qTimeTagExtended:
-            guard let a = Self.take(c, &o), value(a, c, &v), let b = Self.take(c, &o), Self.timeStampExtended(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStampExtended(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
             else { return nil }
         case .protection:
             if self == .packedProtectionEvent {
@@ -70,7 +70,7 @@ extension PointType {
 
     /// `.value`: Data_Real (float32), Data_Discrete (Integer32) or Data_StateSupplemental (BitString 8).
     @inline(__always)
-    func value(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
+    func valueMember(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
         switch base {
         case .real:
             guard e.tag == .context(7) else { return false }
