@@ -19,48 +19,52 @@ extension PointType {
             // One element: the plain types, and SISCO's one-octet StateQ.
             return (isState ? Self.stateOctet(e, r, &v) : valueMember(e, r, &v)) ? v : nil
         }
-        guard e.tag == .contextConstructed(2), let c = try? r.contents(of: e) else { return nil }
-        var o = c.offset
+        // The members are read through `r` itself, bounded by the structure's end: a reader over
+        // its contents (`contents(of:)`, 56 bytes) was built and copied for every point.
+        guard e.tag == .contextConstructed(2) else { return nil }
+        var o = e.contentOffset
+        let end = o + e.contentLength
         // Each member in the table's order: its element, then its setter.
         switch family {
         case .plain: return nil  // handled above
         case .q where isState:
-            guard let a = Self.take(c, &o), Self.stateValue(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), Self.stateValue(a, r, &v), let b = Self.take(r, &o, end), Self.flags(b, r, &v) else { return nil }
         case .q:
-            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.flags(b, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), valueMember(a, r, &v), let b = Self.take(r, &o, end), Self.flags(b, r, &v) else { return nil }
         case .qTimeTag where isState:
-            guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), Self.timeStamp(a, r, &v), let b = Self.take(r, &o, end), Self.stateOctet(b, r, &v) else { return nil }
         case .qTimeTag:
-            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            guard let a = Self.take(r, &o, end), valueMember(a, r, &v), let b = Self.take(r, &o, end), Self.timeStamp(b, r, &v), let d = Self.take(r, &o, end), Self.flags(d, r, &v)
             else { return nil }
         case .extended where isState:
-            guard let a = Self.take(c, &o), Self.timeStamp(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v), let d = Self.take(c, &o), Self.cov(d, c, &v)
+            guard let a = Self.take(r, &o, end), Self.timeStamp(a, r, &v), let b = Self.take(r, &o, end), Self.stateOctet(b, r, &v), let d = Self.take(r, &o, end), Self.cov(d, r, &v)
             else { return nil }
         case .extended:
-            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStamp(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v),
-                  let f = Self.take(c, &o), Self.cov(f, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), valueMember(a, r, &v), let b = Self.take(r, &o, end), Self.timeStamp(b, r, &v), let d = Self.take(r, &o, end), Self.flags(d, r, &v),
+                  let f = Self.take(r, &o, end), Self.cov(f, r, &v) else { return nil }
         case .qTimeTagExtended where isState:
-            guard let a = Self.take(c, &o), Self.timeStampExtended(a, c, &v), let b = Self.take(c, &o), Self.stateOctet(b, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), Self.timeStampExtended(a, r, &v), let b = Self.take(r, &o, end), Self.stateOctet(b, r, &v) else { return nil }
         case .qTimeTagExtended:
-            guard let a = Self.take(c, &o), valueMember(a, c, &v), let b = Self.take(c, &o), Self.timeStampExtended(b, c, &v), let d = Self.take(c, &o), Self.flags(d, c, &v)
+            guard let a = Self.take(r, &o, end), valueMember(a, r, &v), let b = Self.take(r, &o, end), Self.timeStampExtended(b, r, &v), let d = Self.take(r, &o, end), Self.flags(d, r, &v)
             else { return nil }
         case .protection:
             if self == .packedProtectionEvent {
-                guard let a = Self.take(c, &o), let event = Self.octet(a, c) else { return nil }
+                guard let a = Self.take(r, &o, end), let event = Self.octet(a, r) else { return nil }
                 v.packedEvent = event
             }
-            guard let a = Self.take(c, &o), let flags = Self.octet(a, c), let b = Self.take(c, &o), let t = Self.integer(b, c, bits: 16),
-                  let d = Self.take(c, &o), Self.timeStampExtended(d, c, &v) else { return nil }
+            guard let a = Self.take(r, &o, end), let flags = Self.octet(a, r), let b = Self.take(r, &o, end), let t = Self.integer(b, r, bits: 16),
+                  let d = Self.take(r, &o, end), Self.timeStampExtended(d, r, &v) else { return nil }
             v.eventFlags = flags  // SingleEventFlags, or PackedEventFlags
             v.operatingTime = Int16(t)
         }
-        return o == c.end ? v : nil
+        return o == end ? v : nil
     }
 
-    /// The next member's element of a structure.
+    /// The next member's element of a structure that ends at `end`. A member that runs past
+    /// `end` leaves `o` past it, which the next `take` and the final `o == end` both refuse.
     @inline(__always)
-    static func take(_ c: BERReader, _ o: inout Int) -> BERElement? {
-        guard o < c.end, let e = try? c.element(at: o) else { return nil }
+    static func take(_ r: BERReader, _ o: inout Int, _ end: Int) -> BERElement? {
+        guard o < end, let e = try? r.element(at: o) else { return nil }
         o = e.endOffset
         return e
     }
@@ -129,10 +133,11 @@ extension PointType {
     /// `.timeStampExtended` and `.eventTime`: { GMTBasedS Integer32, Milliseconds Integer16 }.
     @inline(__always)
     static func timeStampExtended(_ e: BERElement, _ r: BERReader, _ v: inout PointValue) -> Bool {
-        guard e.tag == .contextConstructed(2), let c = try? r.contents(of: e) else { return false }
-        var o = c.offset
-        guard let s = take(c, &o), let seconds = integer(s, c, bits: 32),
-              let ms = take(c, &o), let milliseconds = integer(ms, c, bits: 16), o == c.end else { return false }
+        guard e.tag == .contextConstructed(2) else { return false }
+        var o = e.contentOffset
+        let end = o + e.contentLength
+        guard let s = take(r, &o, end), let seconds = integer(s, r, bits: 32),
+              let ms = take(r, &o, end), let milliseconds = integer(ms, r, bits: 16), o == end else { return false }
         v.timeStamp = Int32(seconds)
         v.milliseconds = Int16(milliseconds)
         return true
