@@ -69,10 +69,12 @@ public struct AcceptedAssociation: Sendable {
     /// Answer with this AP-title / AE-qualifier instead of the server's (nil: the server's).
     public var respondingAPTitle: OID?
     public var respondingAEQualifier: Int64?
-    /// The model's per-association state, handed back in `AssociationContext.session`.
-    public var session: (any Sendable)?
+    /// The model's per-association state, handed back in `AssociationContext.session`. A class:
+    /// a model looks it up on every request, and a cast to a class is a compare, where a cast
+    /// out of `any Sendable` went through the runtime's generic cast.
+    public var session: (any AnyObject & Sendable)?
 
-    public init(respondingAPTitle: OID? = nil, respondingAEQualifier: Int64? = nil, session: (any Sendable)? = nil) {
+    public init(respondingAPTitle: OID? = nil, respondingAEQualifier: Int64? = nil, session: (any AnyObject & Sendable)? = nil) {
         self.respondingAPTitle = respondingAPTitle
         self.respondingAEQualifier = respondingAEQualifier
         self.session = session

@@ -8,9 +8,9 @@ public struct AssociationContext: Hashable, Sendable {
     public let info: AssociationInfo
     /// What the model attached when it accepted the association (`AcceptedAssociation.session`),
     /// or set up for an association it called.
-    public let session: (any Sendable)?
+    public let session: (any AnyObject & Sendable)?
 
-    public init(id: UInt64, info: AssociationInfo, session: (any Sendable)? = nil) {
+    public init(id: UInt64, info: AssociationInfo, session: (any AnyObject & Sendable)? = nil) {
         self.id = id
         self.info = info
         self.session = session

@@ -59,7 +59,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var association: MMSAssociation?
     /// The model's per-association object: from its accept decision, or given for an
     /// association we call.
-    var session: (any Sendable)?
+    var session: (any AnyObject & Sendable)?
     /// Who waits for the connection to take writes again (report flow control).
     var writableWaiters: [CheckedContinuation<Void, Never>] = []
     var peerAddress = "?"

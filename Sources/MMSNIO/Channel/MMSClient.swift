@@ -58,7 +58,7 @@ public enum MMSClient {
     /// `session`: the model's per-association object for this association (its
     /// `AssociationContext.session`), as its accept decision would give one for a called association.
     public static func withAssociation<R: Sendable>(
-        _ configuration: Configuration, serving device: some VirtualManufacturingDevice, session: (any Sendable)? = nil,
+        _ configuration: Configuration, serving device: some VirtualManufacturingDevice, session: (any AnyObject & Sendable)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "freetase2.mms.client"),
         _ body: @Sendable (MMSAssociation) async throws -> R
     ) async throws -> R {
@@ -86,7 +86,7 @@ public enum MMSClient {
         }
     }
 
-    static func open(_ configuration: Configuration, servesModel: Bool, session: (any Sendable)? = nil, group: any EventLoopGroup,
+    static func open(_ configuration: Configuration, servesModel: Bool, session: (any AnyObject & Sendable)? = nil, group: any EventLoopGroup,
                      logger: Logger) async throws
         -> (association: MMSAssociation, events: AssociationEventSequence?, handler: NIOLoopBound<MMSChannelHandler>)
     {

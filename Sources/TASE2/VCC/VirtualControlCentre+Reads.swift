@@ -58,7 +58,9 @@ extension VirtualControlCentre {
         guard case .listOfVariable(let l) = request.variableAccessSpecification else { return true }
         // Only a `<Dev>_SBO` name can be a select: other names are not resolved twice.
         return !l.contains { access in
-            if case .name(let n) = access.variable, n.itemName.hasSuffix("_SBO"), case .success(.deviceSBO) = resolve(n, s) { return true }
+            if case .name(let n) = access.variable, n.itemName.utf8.reversed().starts(with: "OBS_".utf8), case .success(.deviceSBO) = resolve(n, s) {
+                return true
+            }
             return false
         }
     }
