@@ -103,16 +103,17 @@ public final class PointTypes: Sendable {
     }
 
     /// The readings of a received report's results, typed straight from BER (one lock for the
-    /// whole report). `names` gives one name per result, in order.
+    /// whole report). `names` gives one name per result, in order; the results where
+    /// `isSpecial` is true go to `special` decoded.
     func readings(_ names: [ObjectName], _ received: ReceivedAccessResults, into out: inout [PointReading],
-                  skipping isSpecial: (ObjectName) -> Bool, special: (ObjectName, AccessResult) -> PointReading?) throws {
+                  skipping isSpecial: [Bool], special: (ObjectName, AccessResult) -> PointReading?) throws {
         let entries = state.withLock { t in names.map { t[$0] } }
         var i = 0
         try received.forEachElement { e, r in
             defer { i += 1 }
             guard i < names.count else { return }
             let n = names[i]
-            if isSpecial(n) {
+            if isSpecial[i] {
                 if let kept = special(n, try AccessResult(e, in: r)) { out.append(kept) }
                 return
             }

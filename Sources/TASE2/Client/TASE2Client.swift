@@ -383,9 +383,19 @@ final class ReportDemux: Sendable {
     struct Subscription: Sendable {
         var dataSet: ObjectName
         /// Data-set members, special variables first.
-        var members: [ObjectName]
+        let members: [ObjectName]
+        /// Which members are transfer-set specials: worked out once, not by a name lookup per
+        /// point of every report.
+        let isSpecial: [Bool]
         /// What was written to start it (the stop writes it back with Status FALSE).
         var transferSet: DSTransferSet
+
+        init(dataSet: ObjectName, members: [ObjectName], transferSet: DSTransferSet) {
+            self.dataSet = dataSet
+            self.members = members
+            isSpecial = members.map { ReportDemux.specials.contains($0.itemName) }
+            self.transferSet = transferSet
+        }
     }
 
     let association: MMSAssociation
@@ -449,13 +459,14 @@ final class ReportDemux: Sendable {
                 return
             }
         case .variableListName(let ds):
-            let members = state.withLock { s in s.dataSets[ds].flatMap { s.subscriptions[$0]?.members } }
-            guard let members, members.count == r.resultCount else {
+            let subscription = state.withLock { s in s.dataSets[ds].flatMap { s.subscriptions[$0] } }
+            guard let subscription, subscription.members.count == r.resultCount else {
                 logger.warning("report for an unknown data set \(ds); sending NACK")
                 await nack(ds)
                 return
             }
             dataSet = ds
+            let members = subscription.members
             guard let received = r.received else {
                 named = zip(members, r.results).map { ($0, $1) }
                 break
@@ -465,7 +476,7 @@ final class ReportDemux: Sendable {
             var points: [PointReading] = []
             points.reserveCapacity(members.count)
             do {
-                try types.readings(members, received, into: &points, skipping: { ReportDemux.specials.contains($0.itemName) },
+                try types.readings(members, received, into: &points, skipping: subscription.isSpecial,
                                    special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
             } catch {
                 // Cannot happen: the association checked the results at receipt with the decoder's own code.
