@@ -68,6 +68,40 @@ struct ChannelHandlerTests {
         _ = try h.channel.finish(acceptAlreadyClosed: true)
     }
 
+    /// `submit` on the event loop sends at once (no task hop); requests made in the callbacks
+    /// of answers that arrive in one read leave together, with one flush after the read.
+    @Test func requestsSubmittedInAnswerCallbacksLeaveWithOneFlush() throws {
+        let h = try Harness()
+        let association = try h.handler.establishPromise.futureResult.wait()
+        let flushes = FlushCounter()
+        try h.channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        let followUps = NIOLockedValueBox<[EventLoopFuture<ConfirmedServiceResponse>]>([])
+        for _ in 0..<2 {
+            association.submit(.identify).whenSuccess { _ in
+                followUps.withLockedValue { $0.append(association.submit(.identify)) }
+            }
+        }
+        #expect(flushes.count == 2)
+        try h.exchange()
+        let first = h.peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }
+        #expect(first.count == 2)
+        // Both answers in one read.
+        let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
+        var both = h.channel.allocator.buffer(capacity: 256)
+        for id in first {
+            let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: id, .identify(answer)))
+            var w = try #require(written(h.peer.respond(invokeID: id, frame: frame, now: h.channel.embeddedEventLoop.now)))
+            both.writeBuffer(&w)
+        }
+        try h.channel.writeInbound(both)
+        #expect(followUps.withLockedValue { $0.count } == 2)
+        #expect(flushes.count == 3)
+        h.peerEvents = []
+        try h.exchange()
+        #expect(h.peerEvents.filter { if case .serve(_, .identify) = $0 { true } else { false } }.count == 2)
+        _ = try h.channel.finish(acceptAlreadyClosed: true)
+    }
+
     /// The handler arms the state machine's deadline on the event loop: a request with no
     /// answer fails when the (virtual) clock reaches it, and not before.
     @Test func requestDeadlinesFireOnTheEventLoopClock() throws {
@@ -161,5 +195,15 @@ struct ChannelHandlerTests {
             count += 1
             context.read()
         }
+    }
+}
+
+/// Counts the flushes that pass it (placed next to the head, it sees every one of the handler's).
+final class FlushCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var count = 0
+    func flush(context: ChannelHandlerContext) {
+        count += 1
+        context.flush()
     }
 }

@@ -3,6 +3,7 @@ import InteropFixture
 import Logging
 import MMS
 import MMSNIO
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import OSI
@@ -12,7 +13,7 @@ import Testing
 
 func icc1(_ n: String) -> ObjectName { .domainSpecific(domain: "ICC1", item: n) }
 
-@Suite("Our client against our server over TCP")
+@Suite("Our client against our server over TCP", .timeLimit(.minutes(1)))
 struct LoopbackTests {
     @Test func fullServiceList() async throws {
         let received = Mutex<[InformationReport]>([])
@@ -138,7 +139,7 @@ struct LoopbackTests {
     }
 }
 
-@Suite("Dual role and cancellation")
+@Suite("Dual role and cancellation", .timeLimit(.minutes(1)))
 struct DualRoleTests {
     @Test func serverAsksTheClientOnTheSameAssociation() async throws {
         // The calling side hosts a model too: the called side reads from it (ICCP partners do both).
@@ -155,6 +156,40 @@ struct DualRoleTests {
         }
     }
 
+    /// Requests chained on the event loop with `submit` (as a gateway or the load generator
+    /// does): more workers than the server's limit of 3 outstanding, every answer right, every
+    /// callback on the loop.
+    @Test func requestsChainedOnTheEventLoop() async throws {
+        let device = InMemoryVMD()
+        for i in 0..<40 { device.setVariable(.vmdSpecific("P\(i)"), .init(type: .integer(32), value: .integer(Int64(i)))) }
+        var cfg = MMSServer.Configuration(host: "127.0.0.1", port: 0)
+        cfg.limits = MMSLimits(maxServOutstandingCalled: 3)
+        try await withServer(device, configuration: cfg) { _, port in
+            let a = try await MMSClient.connect(clientConfig(port))
+            let done = a.eventLoop.makePromise(of: [Int: MMSData].self)
+            let seen = NIOLockedValueBox<(answers: [Int: MMSData], offLoop: Int, left: Int)>(([:], 0, 5))
+            @Sendable func next(_ i: Int) {
+                guard i < 40 else {
+                    if seen.withLockedValue({ $0.left -= 1; return $0.left }) == 0 { done.succeed(seen.withLockedValue { $0.answers }) }
+                    return
+                }
+                a.submit(.read(ReadRequest(.listOfVariable([VariableAccess(.vmdSpecific("P\(i)"))])))).whenComplete { r in
+                    seen.withLockedValue { s in
+                        if !a.eventLoop.inEventLoop { s.offLoop += 1 }
+                        if case .success(.read(let read)) = r, case .success(let d)? = read.results.first { s.answers[i] = d }
+                    }
+                    next(i + 5)
+                }
+            }
+            a.eventLoop.execute { for w in 0..<5 { next(w) } }
+            let answers = try await done.futureResult.get()
+            #expect(answers.count == 40)
+            #expect(answers.allSatisfy { $0.value == .integer(Int64($0.key)) })
+            #expect(seen.withLockedValue { $0.offLoop } == 0)
+            try await a.conclude()
+        }
+    }
+
     @Test func cancelledRequestFreesItsSlot() async throws {
         try await withServer(Fixture.makeDevice()) { _, port in
             let a = try await MMSClient.connect(clientConfig(port))
@@ -167,14 +202,14 @@ struct DualRoleTests {
     }
 }
 
-@Suite("Server lifetime")
+@Suite("Server lifetime", .timeLimit(.minutes(1)))
 struct ServerLifetimeTests {
     @Test func aServerThatNeverRanGoesAwayQuietly() {
         for _ in 0..<3 { _ = MMSServer(configuration: MMSServer.Configuration(host: "127.0.0.1", port: 0), device: InMemoryVMD()) }
     }
 }
 
-@Suite("Backpressure")
+@Suite("Backpressure", .timeLimit(.minutes(1)))
 struct BackpressureTests {
     /// A client that floods requests and never reads its answers does not disturb another
     /// association (the server pauses reading it while its answers pile up).

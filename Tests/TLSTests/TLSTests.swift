@@ -14,7 +14,7 @@ func fixture(_ name: String) throws -> String {
     return url.path
 }
 
-@Suite("TLS (IEC 62351-4)")
+@Suite("TLS (IEC 62351-4)", .timeLimit(.minutes(1)))
 struct TLSTests {
     @Test func associationOverTLS() async throws {
         let cert = try NIOSSLCertificate.fromPEMFile(try fixture("vcc-test.cert.pem"))
