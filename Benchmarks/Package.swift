@@ -36,6 +36,7 @@ let package = Package(
                 .product(name: "MMSNIO", package: "FreeTase2"),
                 .product(name: "TASE2", package: "FreeTase2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

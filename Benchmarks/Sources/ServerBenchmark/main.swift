@@ -194,10 +194,16 @@ for n in sizes where scenarios.contains("single") || scenarios.contains("list") 
     }
     if scenarios.contains("list") && n == sizes.first(where: { $0 >= 1000 }) {
         var l: [String: Any] = [:]
-        for (label, key) in [("native client, one at a time", "native"), ("libiec61850 client", "libiec61850_client")] {
-            let (o, t) = try await paired(
-                { key == "native" ? try await native(ours, .list(ours.list), inFlight: 1) : try await libiecClient(ours, mode: "list") },
-                { key == "native" ? try await native(theirs, .list(theirs.list), inFlight: 1) : try await libiecClient(theirs, mode: "list") })
+        for (label, key) in [("native one at a time", "native"), ("native pipelined", "native_pipelined"),
+                             ("libiec61850 client", "libiec61850_client")] {
+            func run(_ s: Server) async throws -> Figure {
+                switch key {
+                case "native": try await native(s, .list(s.list), inFlight: 1)
+                case "native_pipelined": try await native(s, .list(s.list), inFlight: 0)
+                default: try await libiecClient(s, mode: "list")
+                }
+            }
+            let (o, t) = try await paired({ try await run(ours) }, { try await run(theirs) })
             row("1,000-value list reads, \(label), values/s", fmt(o.perSecond), fmt(t.perSecond), ratio(o.perSecond, t.perSecond))
             l[key] = cpuRow(o, t, rate: ("values_s", o.perSecond, t.perSecond))
         }
