@@ -69,7 +69,8 @@ struct ChannelHandlerTests {
     }
 
     /// `submit` on the event loop sends at once (no task hop); requests made in the callbacks
-    /// of answers that arrive in one read leave together, with one flush after the read.
+    /// of answers that arrive in one read leave together, gathered into one buffer, with one
+    /// flush after the read.
     @Test func requestsSubmittedInAnswerCallbacksLeaveWithOneFlush() throws {
         let h = try Harness()
         let association = try h.handler.establishPromise.futureResult.wait()
@@ -96,9 +97,48 @@ struct ChannelHandlerTests {
         try h.channel.writeInbound(both)
         #expect(followUps.withLockedValue { $0.count } == 2)
         #expect(flushes.count == 3)
-        h.peerEvents = []
+        // Gathered: one buffer holds both requests.
+        let out = try #require(try h.channel.readOutbound(as: ByteBuffer.self))
+        #expect(try h.channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(try pdus(out).count == 2)
+        let served = feed(&h.peer, out, now: h.channel.embeddedEventLoop.now)
+        #expect(served.filter { if case .serve(_, .identify) = $0 { true } else { false } }.count == 2)
+        _ = try h.channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// A frame too large to gather (over 2 kB) is written as it is, after the small ones
+    /// gathered before it and before those after it: the wire keeps the order of the calls.
+    @Test func aLargeFrameKeepsItsPlaceAmongGatheredOnes() throws {
+        let h = try Harness()
+        let association = try h.handler.establishPromise.futureResult.wait()
+        let big = ConfirmedServiceRequest.write(WriteRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]),
+                                                             data: [.octetString([UInt8](repeating: 7, count: 3000))]))
+        association.submit(.identify).whenSuccess { _ in
+            _ = association.submit(.identify)
+            _ = association.submit(big)
+            _ = association.submit(.status(extendedDerivation: false))
+        }
         try h.exchange()
-        #expect(h.peerEvents.filter { if case .serve(_, .identify) = $0 { true } else { false } }.count == 2)
+        let id = try #require(h.peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }.first)
+        let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
+        let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: id, .identify(answer)))
+        try h.channel.writeInbound(try #require(written(h.peer.respond(invokeID: id, frame: frame, now: h.channel.embeddedEventLoop.now))))
+        var buffers: [ByteBuffer] = []
+        while let b = try h.channel.readOutbound(as: ByteBuffer.self) { buffers.append(b) }
+        #expect(buffers.count == 3)
+        #expect(buffers.count == 3 && buffers[1].readableBytes > 3000)
+        var all = h.channel.allocator.buffer(capacity: 4096)
+        for var b in buffers { all.writeBuffer(&b) }
+        let services = feed(&h.peer, all, now: h.channel.embeddedEventLoop.now).compactMap { a -> String? in
+            guard case .serve(_, let r) = a else { return nil }
+            switch r {
+            case .identify: return "identify"
+            case .write: return "write"
+            case .status: return "status"
+            default: return "other"
+            }
+        }
+        #expect(services == ["identify", "write", "status"])
         _ = try h.channel.finish(acceptAlreadyClosed: true)
     }
 
