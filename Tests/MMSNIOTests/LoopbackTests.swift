@@ -190,6 +190,18 @@ struct DualRoleTests {
         }
     }
 
+    /// After the association ended, a request or a conclude fails at once, never waits: the
+    /// handler has left the pipeline, and its promises were once dropped with the writes.
+    @Test func aRequestAfterTheEndFails() async throws {
+        try await withServer(Fixture.makeDevice()) { _, port in
+            let a = try await MMSClient.connect(clientConfig(port))
+            await a.abort()
+            await #expect(throws: MMSAssociationError.notAssociated) { _ = try await a.read(.vmdSpecific("VMD_Counter")) }
+            await #expect(throws: MMSAssociationError.notAssociated) { _ = try await a.submit(.identify).get() }
+            await #expect(throws: MMSAssociationError.notAssociated) { try await a.conclude() }
+        }
+    }
+
     @Test func cancelledRequestFreesItsSlot() async throws {
         try await withServer(Fixture.makeDevice()) { _, port in
             let a = try await MMSClient.connect(clientConfig(port))

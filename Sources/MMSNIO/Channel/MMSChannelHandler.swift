@@ -284,7 +284,12 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func perform(_ action: AssociationStateMachine<Pending>.Action) {
         // Inside `channelRead` the timer is set once, after the last action of the read.
         defer { if !batching { rearmTimer() } }
-        guard let context else { return }
+        guard let context else {
+            // Gone from the pipeline: nothing can be written, but whoever waits is still told
+            // (a request made after the end fails at once instead of waiting for ever).
+            settle(action)
+            return
+        }
         switch action {
         case .none:
             break
@@ -326,15 +331,9 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                  metadata: ["dropped": "\(dropped)"])
                 }
             }
-        case .complete(let pending, let result, let write):
+        case .complete(_, _, let write), .fail(_, let write), .cancelled(_, let write):
             if let write { emit(write, context) }
-            if case .request(let p) = pending { p.completeWith(result.mapError { $0 as any Error }) }
-        case .fail(let failed, let write):
-            if let write { emit(write, context) }
-            for (pending, error) in failed { fail(pending, error) }
-        case .cancelled(let pending, let write):
-            if let write { emit(write, context) }
-            fail(pending, CancellationError())
+            settle(action)
         case .close(let closing):
             if let write = closing.write { emit(write, context) }
             if case .protocolError? = closing.error {
@@ -342,11 +341,27 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 logger.debug("closing: \(closing.reason)")
             }
-            for (pending, error) in closing.failed { fail(pending, error) }
-            if case .conclude(let p)? = closing.concluded { p.succeed(()) }
+            settle(action)
             finish(error: closing.error ?? .closed(closing.reason))
             flushBatch(context)
             context.close(promise: nil)
+        }
+    }
+
+    /// Completes the promises an action answers (its writes are the caller's).
+    func settle(_ action: AssociationStateMachine<Pending>.Action) {
+        switch action {
+        case .complete(let pending, let result, _):
+            if case .request(let p) = pending { p.completeWith(result.mapError { $0 as any Error }) }
+        case .fail(let failed, _):
+            for (pending, error) in failed { fail(pending, error) }
+        case .cancelled(let pending, _):
+            fail(pending, CancellationError())
+        case .close(let closing):
+            for (pending, error) in closing.failed { fail(pending, error) }
+            if case .conclude(let p)? = closing.concluded { p.succeed(()) }
+        default:
+            break
         }
     }
 
