@@ -142,6 +142,33 @@ struct ChannelHandlerTests {
         _ = try h.channel.finish(acceptAlreadyClosed: true)
     }
 
+    /// Gathering is bounded: frames past 16 kB start a new buffer, in order.
+    @Test func gatheringStopsAtSixteenKilobytes() throws {
+        let h = try Harness()
+        let association = try h.handler.establishPromise.futureResult.wait()
+        let write = ConfirmedServiceRequest.write(WriteRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]),
+                                                               data: [.octetString([UInt8](repeating: 7, count: 1800))]))
+        association.submit(.identify).whenSuccess { _ in
+            for _ in 0..<10 { _ = association.submit(write) }  // the negotiated 10 go out
+        }
+        try h.exchange()
+        let id = try #require(h.peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }.first)
+        let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: id, .identify(IdentifyResponse(vendorName: "p", modelName: "m", revision: "1"))))
+        try h.channel.writeInbound(try #require(written(h.peer.respond(invokeID: id, frame: frame, now: h.channel.embeddedEventLoop.now))))
+        var buffers: [ByteBuffer] = []
+        while let b = try h.channel.readOutbound(as: ByteBuffer.self) { buffers.append(b) }
+        #expect(buffers.count == 2)
+        #expect(buffers.allSatisfy { $0.readableBytes <= 16384 })
+        var all = h.channel.allocator.buffer(capacity: 20_000)
+        for var b in buffers { all.writeBuffer(&b) }
+        let ids = feed(&h.peer, all, now: h.channel.embeddedEventLoop.now).compactMap { a -> UInt32? in
+            if case .serve(let id, .write) = a { id } else { nil }
+        }
+        #expect(ids.count == 10)
+        #expect(ids == ids.sorted())
+        _ = try h.channel.finish(acceptAlreadyClosed: true)
+    }
+
     /// The handler arms the state machine's deadline on the event loop: a request with no
     /// answer fails when the (virtual) clock reaches it, and not before.
     @Test func requestDeadlinesFireOnTheEventLoopClock() throws {

@@ -179,6 +179,10 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 gathered = g
                 return
             }
+            // Full: out with what is gathered, and gather anew from this frame.
+            writeGathered(context)
+            gathered = buffer
+            return
         }
         writeGathered(context)
         context.write(wrapOutboundOut(buffer), promise: nil)
