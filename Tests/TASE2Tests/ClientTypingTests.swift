@@ -123,6 +123,34 @@ struct ClientBehaviourTests {
         }
     }
 
+    /// A full report (the data set's form, typed straight from BER) uses the types its
+    /// subscription kept from the report before, until a type is declared or learnt: the next
+    /// report then has it (here a wrong one, so the value stays raw).
+    @Test func aSubscriptionSeesTypesDeclaredSinceItsLastReport() async throws {
+        try await withTASE2Server { server, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                let bus: ObjectName = .domainSpecific(domain: "ICC1", item: "Bus1_kV")
+                let ts = try await c.startTransfer(dataSet: "DS_Full", points: [.vmdSpecific("Line1_MW"), bus]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = false
+                }
+                var reports = c.transferReports.makeAsyncIterator()
+                server.update([(server.handle("Bus1_kV", in: .icc("ICC1"))!, .real(2.5, time: 1_700_000_001, ms: 125))])
+                let first = await reports.next()
+                #expect(first?.points.map(\.name) == [.vmdSpecific("Line1_MW"), bus])
+                #expect(first?.points.last?.type == PointTypeInfo(.realQTimeTagExtended))
+                #expect(first?.points.last?.value?.real == 2.5)
+                c.declare([bus: PointTypeInfo(.realQ)])
+                server.update([(server.handle("Bus1_kV", in: .icc("ICC1"))!, .real(3.5, time: 1_700_000_002, ms: 0))])
+                let next = await reports.next()
+                #expect(next?.points.last?.type == PointTypeInfo(.realQ))
+                #expect(next?.points.last?.value == nil)
+                #expect(next?.points.first?.value?.real == 12.5)
+                try await c.stopTransfer(ts)
+            }
+        }
+    }
+
     /// A critical report is acknowledged when the caller takes it, never before: a caller that
     /// does not read leaves it unacknowledged (the server says so when its time-out passes).
     @Test func criticalReportsAreAcknowledgedOnlyOnceDelivered() async throws {

@@ -387,6 +387,8 @@ final class ReportDemux: Sendable {
         /// Which members are transfer-set specials: worked out once, not by a name lookup per
         /// point of every report.
         let isSpecial: [Bool]
+        /// The members' type entries between reports (`PointTypes.entries(of:cache:)`).
+        let entries = PointTypes.EntryCache()
         /// What was written to start it (the stop writes it back with Status FALSE).
         var transferSet: DSTransferSet
 
@@ -476,7 +478,7 @@ final class ReportDemux: Sendable {
             var points: [PointReading] = []
             points.reserveCapacity(members.count)
             do {
-                try types.readings(members, received, into: &points, skipping: subscription.isSpecial,
+                try types.readings(members, received, into: &points, skipping: subscription.isSpecial, cache: subscription.entries,
                                    special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
             } catch {
                 // Cannot happen: the association checked the results at receipt with the decoder's own code.
