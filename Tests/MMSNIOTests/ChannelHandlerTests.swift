@@ -39,6 +39,25 @@ struct ChannelHandlerTests {
             return promise
         }
 
+        /// Answers the first Identify the peer was asked, in one read, and returns what the
+        /// handler wrote during that read (the buffers as they were written).
+        func answerFirstIdentify() throws -> [ByteBuffer] {
+            let id = try #require(peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }.first)
+            let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
+            let frame = try #require(peer.framing).frame(.confirmedResponse(invokeID: id, .identify(answer)))
+            try channel.writeInbound(try #require(written(peer.respond(invokeID: id, frame: frame, now: channel.embeddedEventLoop.now))))
+            var buffers: [ByteBuffer] = []
+            while let b = try channel.readOutbound(as: ByteBuffer.self) { buffers.append(b) }
+            return buffers
+        }
+
+        /// The requests the peer is asked in `buffers`, in wire order.
+        func served(_ buffers: [ByteBuffer]) -> [(UInt32, ConfirmedServiceRequest)] {
+            var all = channel.allocator.buffer(capacity: buffers.reduce(0) { $0 + $1.readableBytes })
+            for var b in buffers { all.writeBuffer(&b) }
+            return feed(&peer, all, now: channel.embeddedEventLoop.now).compactMap { if case .serve(let id, let r) = $0 { (id, r) } else { nil } }
+        }
+
         /// Moves bytes both ways until neither side writes.
         func exchange() throws {
             while let out = try channel.readOutbound(as: ByteBuffer.self) {
@@ -111,31 +130,22 @@ struct ChannelHandlerTests {
     @Test func aLargeFrameKeepsItsPlaceAmongGatheredOnes() throws {
         let h = try Harness()
         let association = try h.handler.establishPromise.futureResult.wait()
-        let big = ConfirmedServiceRequest.write(WriteRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]),
-                                                             data: [.octetString([UInt8](repeating: 7, count: 3000))]))
+        let big = blobWrite(3000)
         association.submit(.identify).whenSuccess { _ in
             _ = association.submit(.identify)
             _ = association.submit(big)
             _ = association.submit(.status(extendedDerivation: false))
         }
         try h.exchange()
-        let id = try #require(h.peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }.first)
-        let answer = IdentifyResponse(vendorName: "peer", modelName: "m", revision: "1")
-        let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: id, .identify(answer)))
-        try h.channel.writeInbound(try #require(written(h.peer.respond(invokeID: id, frame: frame, now: h.channel.embeddedEventLoop.now))))
-        var buffers: [ByteBuffer] = []
-        while let b = try h.channel.readOutbound(as: ByteBuffer.self) { buffers.append(b) }
+        let buffers = try h.answerFirstIdentify()
         #expect(buffers.count == 3)
         #expect(buffers.count == 3 && buffers[1].readableBytes > 3000)
-        var all = h.channel.allocator.buffer(capacity: 4096)
-        for var b in buffers { all.writeBuffer(&b) }
-        let services = feed(&h.peer, all, now: h.channel.embeddedEventLoop.now).compactMap { a -> String? in
-            guard case .serve(_, let r) = a else { return nil }
+        let services = h.served(buffers).map { (_, r) -> String in
             switch r {
-            case .identify: return "identify"
-            case .write: return "write"
-            case .status: return "status"
-            default: return "other"
+            case .identify: "identify"
+            case .write: "write"
+            case .status: "status"
+            default: "other"
             }
         }
         #expect(services == ["identify", "write", "status"])
@@ -146,24 +156,15 @@ struct ChannelHandlerTests {
     @Test func gatheringStopsAtSixteenKilobytes() throws {
         let h = try Harness()
         let association = try h.handler.establishPromise.futureResult.wait()
-        let write = ConfirmedServiceRequest.write(WriteRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]),
-                                                               data: [.octetString([UInt8](repeating: 7, count: 1800))]))
+        let write = blobWrite(1800)
         association.submit(.identify).whenSuccess { _ in
             for _ in 0..<10 { _ = association.submit(write) }  // the negotiated 10 go out
         }
         try h.exchange()
-        let id = try #require(h.peerEvents.compactMap { if case .serve(let id, .identify) = $0 { id } else { nil } }.first)
-        let frame = try #require(h.peer.framing).frame(.confirmedResponse(invokeID: id, .identify(IdentifyResponse(vendorName: "p", modelName: "m", revision: "1"))))
-        try h.channel.writeInbound(try #require(written(h.peer.respond(invokeID: id, frame: frame, now: h.channel.embeddedEventLoop.now))))
-        var buffers: [ByteBuffer] = []
-        while let b = try h.channel.readOutbound(as: ByteBuffer.self) { buffers.append(b) }
+        let buffers = try h.answerFirstIdentify()
         #expect(buffers.count == 2)
         #expect(buffers.allSatisfy { $0.readableBytes <= 16384 })
-        var all = h.channel.allocator.buffer(capacity: 20_000)
-        for var b in buffers { all.writeBuffer(&b) }
-        let ids = feed(&h.peer, all, now: h.channel.embeddedEventLoop.now).compactMap { a -> UInt32? in
-            if case .serve(let id, .write) = a { id } else { nil }
-        }
+        let ids = h.served(buffers).compactMap { id, r -> UInt32? in if case .write = r { id } else { nil } }
         #expect(ids.count == 10)
         #expect(ids == ids.sorted())
         _ = try h.channel.finish(acceptAlreadyClosed: true)
@@ -263,6 +264,11 @@ struct ChannelHandlerTests {
             context.read()
         }
     }
+}
+
+/// A Write of `octets` octets to `Blob`: a request frame of about that size.
+func blobWrite(_ octets: Int) -> ConfirmedServiceRequest {
+    .write(WriteRequest(.listOfVariable([VariableAccess(.vmdSpecific("Blob"))]), data: [.octetString([UInt8](repeating: 7, count: octets))]))
 }
 
 /// Counts the flushes that pass it (placed next to the head, it sees every one of the handler's).
