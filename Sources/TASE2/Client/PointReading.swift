@@ -121,8 +121,8 @@ public final class PointTypes: Sendable {
     /// whole report). `names` gives one name per result, in order; the results where
     /// `isSpecial` is true go to `special` decoded.
     func readings(_ names: [ObjectName], _ received: ReceivedAccessResults, into out: inout [PointReading],
-                  skipping isSpecial: [Bool], cache: EntryCache, special: (ObjectName, AccessResult) -> PointReading?) throws {
-        let entries = self.entries(of: names, cache: cache)
+                  skipping isSpecial: [Bool], cache: EntryCache?, special: (ObjectName, AccessResult) -> PointReading?) throws {
+        let entries = cache.map { self.entries(of: names, cache: $0) } ?? state.withLock { t in names.map { t[$0] } }
         var i = 0
         try received.forEachElement { e, r in
             defer { i += 1 }

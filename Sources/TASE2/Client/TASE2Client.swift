@@ -446,10 +446,29 @@ final class ReportDemux: Sendable {
         var dataSet: ObjectName?
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
-            named = zip(items.map { $0.variable.name ?? .vmdSpecific("?") }, r.results).map { ($0, $1) }
+            let names = items.map { $0.variable.name ?? .vmdSpecific("?") }
             // On an association that carries both roles, the partner's ACKs and NACKs are for
             // our VCC's reports, not reports to this client.
-            if let first = named.first?.0.itemName, first == TASE2Names.transferReportACK || first == TASE2Names.transferReportNACK { return }
+            if let first = names.first?.itemName, first == TASE2Names.transferReportACK || first == TASE2Names.transferReportNACK { return }
+            // The changes of an RBE transfer set: points typed straight from BER, as in the
+            // data set's form, with the specials told by name (the names change per report).
+            if names.first?.itemName != TASE2Names.infoMessHeader, let received = r.received, received.count == names.count {
+                var report = TransferReport(dataSet: nil)
+                var points: [PointReading] = []
+                points.reserveCapacity(names.count)
+                do {
+                    try types.readings(names, received, into: &points, skipping: names.map { ReportDemux.specials.contains($0.itemName) }, cache: nil,
+                                       special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
+                } catch {
+                    // Cannot happen: the association checked the results at receipt with the decoder's own code.
+                    logger.error("report could not be decoded again (\(error)); dropped")
+                    return
+                }
+                report.points = points
+                await deliver(report, reports)
+                return
+            }
+            named = zip(names, r.results).map { ($0, $1) }
             if let first = named.first, first.0.itemName == TASE2Names.infoMessHeader, named.count == 2,
                case .success(.structure(let h)) = first.1, h.count == 4, case .success(.octetString(let buf)) = named[1].1 {
                 func i(_ d: MMSData) -> Int32 { if case .integer(let v) = d { return Int32(clamping: v) } else { return 0 } }
