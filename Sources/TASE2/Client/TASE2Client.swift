@@ -454,17 +454,12 @@ final class ReportDemux: Sendable {
             // data set's form, with the specials told by name (the names change per report).
             if names.first?.itemName != TASE2Names.infoMessHeader, let received = r.received, received.count == names.count {
                 var report = TransferReport(dataSet: nil)
-                var points: [PointReading] = []
-                points.reserveCapacity(names.count)
                 do {
-                    try types.readings(names, received, into: &points, skipping: names.map { ReportDemux.specials.contains($0.itemName) }, cache: nil,
-                                       special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
+                    try Self.type(names, received, skipping: names.map { ReportDemux.specials.contains($0.itemName) }, cache: nil, into: &report, types)
                 } catch {
-                    // Cannot happen: the association checked the results at receipt with the decoder's own code.
                     logger.error("report could not be decoded again (\(error)); dropped")
                     return
                 }
-                report.points = points
                 await deliver(report, reports)
                 return
             }
@@ -492,26 +487,32 @@ final class ReportDemux: Sendable {
                 named = zip(members, r.results).map { ($0, $1) }
                 break
             }
-            // Points typed straight from the received elements; only the specials are decoded.
             var report = TransferReport(dataSet: ds)
-            var points: [PointReading] = []
-            points.reserveCapacity(members.count)
             do {
-                try types.readings(members, received, into: &points, skipping: subscription.isSpecial, cache: subscription.entries,
-                                   special: { n, result in ReportDemux.setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
+                try Self.type(members, received, skipping: subscription.isSpecial, cache: subscription.entries, into: &report, types)
             } catch {
-                // Cannot happen: the association checked the results at receipt with the decoder's own code.
                 logger.error("report of \(ds) could not be decoded again (\(error)); sending NACK")
                 await nack(ds)
                 return
             }
-            report.points = points
             await deliver(report, reports)
             return
         }
         var report = TransferReport(dataSet: dataSet)
         for (n, result) in named where !ReportDemux.setSpecial(n, result, in: &report) { report.points.append(types.reading(n, result)) }
         await deliver(report, reports)
+    }
+
+    /// A received report's points typed straight from their elements into `report`; only the
+    /// specials are decoded, and set on it. Throws only if the results, checked at receipt with
+    /// the decoder's own code, do not decode again (which cannot happen).
+    static func type(_ names: [ObjectName], _ received: ReceivedAccessResults, skipping isSpecial: [Bool], cache: PointTypes.EntryCache?,
+                     into report: inout TransferReport, _ types: PointTypes) throws {
+        var points: [PointReading] = []
+        points.reserveCapacity(names.count)
+        try types.readings(names, received, into: &points, skipping: isSpecial, cache: cache,
+                           special: { n, result in setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
+        report.points = points
     }
 
     /// The transfer-set specials a report may carry before its points.
