@@ -39,6 +39,15 @@ struct ChannelHandlerTests {
             return promise
         }
 
+        /// Sends an Identify whose answer's callback runs `then` (requests made there leave
+        /// while the answer's read is handled), answers it, and returns what that read wrote.
+        func writtenInAnswerCallback(_ then: @escaping @Sendable (MMSAssociation) -> Void) throws -> [ByteBuffer] {
+            let association = try handler.establishPromise.futureResult.wait()
+            association.submit(.identify).whenSuccess { _ in then(association) }
+            try exchange()
+            return try answerFirstIdentify()
+        }
+
         /// Answers the first Identify the peer was asked, in one read, and returns what the
         /// handler wrote during that read (the buffers as they were written).
         func answerFirstIdentify() throws -> [ByteBuffer] {
@@ -129,15 +138,12 @@ struct ChannelHandlerTests {
     /// gathered before it and before those after it: the wire keeps the order of the calls.
     @Test func aLargeFrameKeepsItsPlaceAmongGatheredOnes() throws {
         let h = try Harness()
-        let association = try h.handler.establishPromise.futureResult.wait()
         let big = blobWrite(3000)
-        association.submit(.identify).whenSuccess { _ in
-            _ = association.submit(.identify)
-            _ = association.submit(big)
-            _ = association.submit(.status(extendedDerivation: false))
+        let buffers = try h.writtenInAnswerCallback { a in
+            _ = a.submit(.identify)
+            _ = a.submit(big)
+            _ = a.submit(.status(extendedDerivation: false))
         }
-        try h.exchange()
-        let buffers = try h.answerFirstIdentify()
         #expect(buffers.count == 3)
         #expect(buffers.count == 3 && buffers[1].readableBytes > 3000)
         let services = h.served(buffers).map { (_, r) -> String in
@@ -155,13 +161,10 @@ struct ChannelHandlerTests {
     /// Gathering is bounded: frames past 16 kB start a new buffer, in order.
     @Test func gatheringStopsAtSixteenKilobytes() throws {
         let h = try Harness()
-        let association = try h.handler.establishPromise.futureResult.wait()
         let write = blobWrite(1800)
-        association.submit(.identify).whenSuccess { _ in
-            for _ in 0..<10 { _ = association.submit(write) }  // the negotiated 10 go out
+        let buffers = try h.writtenInAnswerCallback { a in
+            for _ in 0..<10 { _ = a.submit(write) }  // the negotiated 10 go out
         }
-        try h.exchange()
-        let buffers = try h.answerFirstIdentify()
         #expect(buffers.count == 2)
         #expect(buffers.allSatisfy { $0.readableBytes <= 16384 })
         let ids = h.served(buffers).compactMap { id, r -> UInt32? in if case .write = r { id } else { nil } }

@@ -56,12 +56,10 @@ public final class MMSAssociation: Sendable {
     /// number outstanding wait their turn (their time-out runs from now); a peer's error,
     /// reject, malformed or mismatched answer is thrown.
     public func request(_ service: ConfirmedServiceRequest) async throws -> ConfirmedServiceResponse {
-        let id = RequestID(Self.requestIDs.add(1, ordering: .relaxed).newValue)
-        let promise = channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
+        let id = Self.nextRequestID()
         let handler = self.handler
         return try await withTaskCancellationHandler {
-            handler.eventLoop.execute { handler.value.sendRequest(service, id: id, promise: promise) }
-            return try await promise.futureResult.get()
+            try await send(service, id: id).get()
         } onCancel: {
             // The answer, if it still comes, is dropped; the slot is freed at once.
             handler.eventLoop.execute { handler.value.cancel(id) }
@@ -77,7 +75,13 @@ public final class MMSAssociation: Sendable {
     /// callback of an answer leaves with the other answers of the same read, in one write.
     /// `request(_:)` costs two hops per call instead (to the loop and back to the caller's task).
     public func submit(_ service: ConfirmedServiceRequest) -> EventLoopFuture<ConfirmedServiceResponse> {
-        let id = RequestID(Self.requestIDs.add(1, ordering: .relaxed).newValue)
+        send(service, id: Self.nextRequestID())
+    }
+
+    static func nextRequestID() -> RequestID { RequestID(requestIDs.add(1, ordering: .relaxed).newValue) }
+
+    /// Hands request `id` to the association: at once on the event loop, else through it.
+    func send(_ service: ConfirmedServiceRequest, id: RequestID) -> EventLoopFuture<ConfirmedServiceResponse> {
         let promise = channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)
         if handler.eventLoop.inEventLoop {
             handler.value.sendRequest(service, id: id, promise: promise)
@@ -92,7 +96,7 @@ public final class MMSAssociation: Sendable {
     /// rest queued in order), and returns each one's result. The peer serves them in order too,
     /// so a Write followed by a Read reads what was written.
     public func requests(_ services: [ConfirmedServiceRequest]) async -> [Result<ConfirmedServiceResponse, any Error>] {
-        let calls = services.map { (RequestID(Self.requestIDs.add(1, ordering: .relaxed).newValue), $0, channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)) }
+        let calls = services.map { (Self.nextRequestID(), $0, channel.eventLoop.makePromise(of: ConfirmedServiceResponse.self)) }
         let handler = self.handler
         return await withTaskCancellationHandler {
             handler.eventLoop.execute { for (id, s, p) in calls { handler.value.sendRequest(s, id: id, promise: p) } }
