@@ -16,13 +16,15 @@ struct ChannelHandlerTests {
     final class Harness {
         let channel = EmbeddedChannel()
         let handler: MMSChannelHandler
-        var peer = SM(role: .called, configuration: .init(local: calledAddress))
+        var peer: SM
         var peerEvents: [SM.Action] = []
 
-        init(timeouts: MMSTimeouts = MMSTimeouts()) throws {
+        /// `limits`: both sides'.
+        init(timeouts: MMSTimeouts = MMSTimeouts(), limits: MMSLimits = MMSLimits()) throws {
             var logger = Logger(label: "test.handler")
             logger.logLevel = .critical
-            handler = MMSChannelHandler(role: .calling, configuration: .init(local: callingAddress, remote: calledAddress, timeouts: timeouts),
+            peer = SM(role: .called, configuration: .init(local: calledAddress, limits: limits))
+            handler = MMSChannelHandler(role: .calling, configuration: .init(local: callingAddress, remote: calledAddress, limits: limits, timeouts: timeouts),
                                         associationID: 1, limits: MMSClientLimits(), servesModel: false, logger: logger,
                                         eventLoop: channel.embeddedEventLoop)
             try channel.pipeline.syncOperations.addHandler(handler)
@@ -158,19 +160,42 @@ struct ChannelHandlerTests {
         _ = try h.channel.finish(acceptAlreadyClosed: true)
     }
 
-    /// Gathering is bounded: frames past 16 kB start a new buffer, in order.
+    /// Gathering is bounded: frames past 16 kB start a new buffer, in order. With a window of
+    /// 20, each half (10 frames of 1.8 kB, 18 kB) passes 16 kB: 8 frames, then the other 2.
     @Test func gatheringStopsAtSixteenKilobytes() throws {
-        let h = try Harness()
+        let h = try Harness(limits: MMSLimits(maxServOutstandingCalled: 20, maxServOutstandingCalling: 20))
         let write = blobWrite(1800)
         let buffers = try h.writtenInAnswerCallback { a in
-            for _ in 0..<10 { _ = a.submit(write) }  // the negotiated 10 go out
+            for _ in 0..<20 { _ = a.submit(write) }  // the negotiated 20 go out
         }
-        #expect(buffers.count == 2)
+        #expect(buffers.count == 4)
         #expect(buffers.allSatisfy { $0.readableBytes <= 16384 })
+        #expect(buffers.map { (try? pdus($0).count) ?? -1 } == [8, 2, 8, 2])
         let ids = h.served(buffers).compactMap { id, r -> UInt32? in if case .write = r { id } else { nil } }
-        #expect(ids.count == 10)
+        #expect(ids.count == 20)
         #expect(ids == ids.sorted())
         _ = try h.channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// A read that makes a whole window of frames flushes its first half before it makes the
+    /// second: the peer works on those while we do the rest (negotiated 10: two writes of 5,
+    /// two flushes). Fewer than half go out with the read's one flush.
+    @Test func aFullWindowLeavesInTwoHalves() throws {
+        let h = try Harness()
+        let flushes = FlushCounter()
+        try h.channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        let buffers = try h.writtenInAnswerCallback { a in
+            for _ in 0..<10 { _ = a.submit(.identify) }
+        }
+        #expect(buffers.map { (try? pdus($0).count) ?? -1 } == [5, 5])
+        #expect(flushes.count == 1 + 2)  // the first Identify's, then this read's two
+        _ = try h.channel.finish(acceptAlreadyClosed: true)
+        let h2 = try Harness()
+        let few = try h2.writtenInAnswerCallback { a in
+            for _ in 0..<4 { _ = a.submit(.identify) }
+        }
+        #expect(few.map { (try? pdus($0).count) ?? -1 } == [4])
+        _ = try h2.channel.finish(acceptAlreadyClosed: true)
     }
 
     /// The handler arms the state machine's deadline on the event loop: a request with no

@@ -78,6 +78,12 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var gathered: ByteBuffer?
     static let gatherFrameLimit = 2048
     static let gatherBufferLimit = 16384
+    /// Frames written in this read so far, and how many go out before the rest of the read is
+    /// handled: half the negotiated window (`associated`). A peer pipelining to the limit then
+    /// works on the first half of its answers while we make the second, instead of the two
+    /// sides taking turns with the whole window; it costs one more write per full window.
+    var framesThisRead = 0
+    var framesPerEarlyFlush = Int.max
 
     let limits: MMSClientLimits
 
@@ -155,12 +161,19 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// read, small frames (pipelined answers, the requests made in answers' callbacks) are
     /// gathered into one buffer: a copy of a hundred octets costs less than a write through the
     /// pipeline for each, and the kernel gets one iovec. Larger frames are written as they are.
+    /// Every `framesPerEarlyFlush` frames the read's writes so far are flushed.
     func emit(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
         guard batching else {
             writeGathered(context)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             return
         }
+        gather(buffer, context)
+        framesThisRead += 1
+        if framesThisRead >= framesPerEarlyFlush { flushBatch(context) }
+    }
+
+    func gather(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
         unflushed = true
         if buffer.readableBytes <= Self.gatherFrameLimit {
             guard var g = gathered else {
@@ -196,6 +209,7 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func flushBatch(_ context: ChannelHandlerContext) {
+        framesThisRead = 0
         guard unflushed else { return }
         unflushed = false
         writeGathered(context)
@@ -391,6 +405,8 @@ final class MMSChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                framing: framing, remoteAddress: peerAddress, reports: reports, closed: closedPromise.futureResult,
                                limits: limits)
         association = a
+        let window = max(info.parameters.maxServOutstandingCalling, info.parameters.maxServOutstandingCalled)
+        framesPerEarlyFlush = max(2, (window + 1) / 2)
         logger.info("association established", metadata: [
             "peerAPTitle": "\(info.peerAPTitle.map { "\($0)" } ?? "-")",
             "peerAEQualifier": "\(info.peerAEQualifier.map { "\($0)" } ?? "-")",
