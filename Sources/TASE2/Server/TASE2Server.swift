@@ -177,13 +177,18 @@ public final class TASE2Server: Service, Sendable {
     func sleep(_ s: PartnerSession, until deadline: Double, clock: TASE2Clock) async {
         let seconds = deadline - clock.monotonic()
         guard seconds > 0 else { return }
+        guard seconds.isFinite else {
+            // Nothing scheduled (RBE with BufferTime 0, no integrity period): wait for the wake
+            // itself. A group with a child task for it costs two more task switches between a
+            // change and its report.
+            await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() }
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() }
             }
-            if seconds.isFinite {
-                group.addTask { try? await Task.sleep(nanoseconds: UInt64(min(seconds, 86_400) * 1e9)) }
-            }
+            group.addTask { try? await Task.sleep(nanoseconds: UInt64(min(seconds, 86_400) * 1e9)) }
             await group.next()
             group.cancelAll()
         }
