@@ -169,13 +169,16 @@ let decReport = try measure("decode informationReport (checked, then → MMSData
 }
 // What a TASE.2 client does with a report: the association checks the results at receipt and
 // keeps them encoded; the client types each value straight from its element.
-let decTyped = try measure("decode informationReport as a client: checked, typed from BER", values: values, iterations: 20_000) {
-    guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(reportBytes), let received = r.received else { return 0 }
+func decodeTyped(_ bytes: [UInt8]) throws -> Int {
+    guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(bytes), let received = r.received else { return 0 }
     var n = 0
     try received.forEachElement { e, reader in
         if let v = PointType.realQ.value(e, in: reader) { n &+= Int(v.flags.rawValue) &+ Int(v.real) }
     }
     return n
+}
+let decTyped = try measure("decode informationReport as a client: checked, typed from BER", values: values, iterations: 20_000) {
+    try decodeTyped(reportBytes)
 }
 // An RBE report (the listOfVariable form): the same values, each named (ICC1/P0 …). Its names
 // are decoded at receipt (ObjectNames, two Strings each): this row minus the one above is what
@@ -184,12 +187,7 @@ let rbeReportBytes = MMSPDU.unconfirmed(.informationReport(InformationReport(
     .listOfVariable((0..<values).map { VariableAccess(.domainSpecific(domain: "ICC1", item: "P\($0)")) }),
     results: points.map(AccessResult.success)))).encoded()
 _ = try measure("decode RBE informationReport (names decoded), typed from BER", values: values, iterations: 20_000) {
-    guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(rbeReportBytes), let received = r.received else { return 0 }
-    var n = 0
-    try received.forEachElement { e, reader in
-        if let v = PointType.realQ.value(e, in: reader) { n &+= Int(v.flags.rawValue) &+ Int(v.real) }
-    }
-    return n
+    try decodeTyped(rbeReportBytes)
 }
 
 // The peer: swift-asn1 parses the same bytes into its generic node tree, then reads every value.

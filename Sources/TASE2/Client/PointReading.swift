@@ -122,7 +122,7 @@ public final class PointTypes: Sendable {
     /// `isSpecial` is true go to `special` decoded.
     func readings(_ names: [ObjectName], _ received: ReceivedAccessResults, into out: inout [PointReading],
                   skipping isSpecial: [Bool], cache: EntryCache?, special: (ObjectName, AccessResult) -> PointReading?) throws {
-        let entries = cache.map { self.entries(of: names, cache: $0) } ?? state.withLock { t in names.map { t[$0] } }
+        let entries = cache.map { self.entries(of: names, cache: $0) } ?? lookUp(names)
         var i = 0
         try received.forEachElement { e, r in
             defer { i += 1 }
@@ -146,11 +146,14 @@ public final class PointTypes: Sendable {
         cache.held.withLock { held in
             let now = generation.load(ordering: .acquiring)
             if let held, held.generation == now, held.entries.count == names.count { return held.entries }
-            let entries = state.withLock { t in names.map { t[$0] } }
+            let entries = lookUp(names)
             held = (now, entries)
             return entries
         }
     }
+
+    /// The entries of `names`, in order, under one lock.
+    func lookUp(_ names: [ObjectName]) -> [Entry?] { state.withLock { t in names.map { t[$0] } } }
 
     /// Reads objects and decodes the points among them with their types, in requests of at
     /// most `perRequest` names; one reading per name, in order. `progress`: names read so far.

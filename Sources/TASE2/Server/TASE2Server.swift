@@ -177,17 +177,16 @@ public final class TASE2Server: Service, Sendable {
     func sleep(_ s: PartnerSession, until deadline: Double, clock: TASE2Clock) async {
         let seconds = deadline - clock.monotonic()
         guard seconds > 0 else { return }
+        @Sendable func woken() async { await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() } }
         guard seconds.isFinite else {
             // Nothing scheduled (RBE with BufferTime 0, no integrity period): wait for the wake
             // itself. A group with a child task for it costs two more task switches between a
             // change and its report.
-            await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() }
+            await woken()
             return
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler { await s.waitForWake() } onCancel: { s.wake() }
-            }
+            group.addTask { await woken() }
             group.addTask { try? await Task.sleep(nanoseconds: UInt64(min(seconds, 86_400) * 1e9)) }
             await group.next()
             group.cancelAll()
