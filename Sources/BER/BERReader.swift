@@ -251,6 +251,12 @@ public struct BERReader {
         UnsafeRawBufferPointer(rebasing: base[e.contentOffset..<(e.contentOffset + e.contentLength)])
     }
 
+    /// All octets of an element, header included, not copied (valid only inside `withReader`).
+    @inlinable
+    public func elementBytes(of e: BERElement) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: base[e.offset..<e.endOffset])
+    }
+
     /// All octets of an element, header included, copied out.
     public func encodedBytes(of e: BERElement) -> [UInt8] {
         Array(base[e.offset..<e.endOffset])
@@ -326,11 +332,16 @@ public struct BERReader {
     /// Contents as text; VisibleString/GraphicString must be printable ASCII, other strings UTF-8.
     @inlinable
     public func visibleString(of e: BERElement) throws -> String {
-        let bytes = contentBytes(of: e)
-        for b in bytes where b < 0x20 || b > 0x7E {
+        try checkVisibleString(of: e)
+        return String(decoding: contentBytes(of: e), as: UTF8.self)
+    }
+
+    /// Checks what `visibleString(of:)` checks, building no String.
+    @inlinable
+    public func checkVisibleString(of e: BERElement) throws {
+        for b in contentBytes(of: e) where b < 0x20 || b > 0x7E {
             throw BERError(.invalidValue("VisibleString with octet 0x\(String(b, radix: 16))"), at: e.offset)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func utf8String(of e: BERElement) throws -> String {

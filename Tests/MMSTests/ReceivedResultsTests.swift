@@ -132,6 +132,115 @@ struct ReceivedResultsTests {
         #expect(throws: Never.self) { try MMSPDU.decode(deep, limits: BERLimits(maxDataNesting: 3)) }
     }
 
+    /// Lists of variables of every form a report's listOfVariable can take: names in all three
+    /// scopes (one of the longest an identifier may be), another variable specification, and an
+    /// alternate access.
+    static let variableLists: [[VariableAccess]] = [
+        [VariableAccess(.domainSpecific(domain: "ICC1", item: "Transfer_Set_Name")), VariableAccess(.vmdSpecific("Point_00017")),
+         VariableAccess(.aaSpecific("IM_Transfer_Set"))],
+        [VariableAccess(.domainSpecific(domain: String(repeating: "D", count: 32), item: String(repeating: "i", count: 32)))],
+        [VariableAccess(.other(tag: 1, encoded: [0x81, 0x02, 0x00, 0x07])), VariableAccess(.vmdSpecific("A$b"))],
+        [VariableAccess(.domainSpecific(domain: "ICC1", item: "DSTrans1"), alternateAccess: .path(["Status", "Value"]))],
+    ]
+
+    static func listBytes(_ l: [VariableAccess]) -> [UInt8] {
+        var w = BERWriter(capacity: 256)
+        VariableAccess.prependList(l, to: &w)
+        return w.toArray()
+    }
+
+    /// Mutated, and under a nesting limit that some exceed, a listOfVariable is accepted by the
+    /// check at receipt exactly when the decoder accepts it, and rejected with the same error.
+    @Test func theNamesCheckIsExactlyAsStrictAsDecoding() {
+        var rng = SplitMix64(state: 0x0B1E_C7_4A3E5)
+        var accepted = 0, rejected = 0
+        for l in Self.variableLists {
+            let bytes = Self.listBytes(l)
+            for round in 0..<600 {
+                let m = round == 0 ? bytes : mutate(bytes, &rng)
+                for limits in [BERLimits.default, BERLimits(maxDepth: 4)] {
+                    guard let decoded = Self.outcome({ try BERReader.withReader(m, limits: limits) { r in try VariableAccess.decodeList(&r).count } }),
+                          let checked = Self.outcome({ try BERReader.withReader(m, limits: limits) { r in try VariableAccess.validateList(&r) } })
+                    else { continue }
+                    switch (decoded, checked) {
+                    case (.success(let a), .success(let b)):
+                        accepted += 1
+                        #expect(a == b, "\(hex(m))")
+                    case (.failure(let a), .failure(let b)):
+                        rejected += 1
+                        #expect(a == b, "\(hex(m))")
+                    case (let a, let b):
+                        Issue.record("decode \(a) but check \(b) for \(hex(m))")
+                    }
+                }
+            }
+        }
+        #expect(accepted > 300)
+        #expect(rejected > 2000)
+    }
+
+    /// A received listOfVariable is kept encoded: decoded on demand it is what was sent, its
+    /// first name is told without decoding the rest, and the report encodes to its own bytes.
+    @Test func namesAreKeptEncodedAndDecodedOnDemand() throws {
+        for l in Self.variableLists {
+            let results = l.indices.map { AccessResult.success(.integer(Int64($0))) }
+            let pdu = MMSPDU.unconfirmed(.informationReport(InformationReport(.listOfVariable(l), results: results)))
+            let bytes = pdu.encoded()
+            guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(bytes) else {
+                Issue.record("not a report")
+                return
+            }
+            let names = try #require(r.receivedVariables)
+            #expect(names.count == l.count)
+            #expect(names.bytes == Self.listBytes(l))
+            #expect(try names.decoded() == l)
+            #expect(names.firstName == l[0].variable.name)
+            #expect(r.variableAccessSpecification == VariableAccessSpecification.listOfVariable(l))
+            #expect(MMSPDU.unconfirmed(.informationReport(r)).encoded() == bytes)
+            #expect(MMSPDU.unconfirmed(.informationReport(r)) == pdu)
+            var edited = r
+            edited.variableAccessSpecification = VariableAccessSpecification.variableListName(.vmdSpecific("X"))
+            #expect(edited.receivedVariables == nil)
+        }
+        // A report naming a data set keeps no list.
+        let ds = MMSPDU.unconfirmed(.informationReport(InformationReport(.variableListName(.vmdSpecific("DS")), results: [.success(.integer(1))])))
+        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(ds.encoded()) else { Issue.record("not a report"); return }
+        #expect(r.receivedVariables == nil)
+        #expect(r.variableAccessSpecification == .variableListName(.vmdSpecific("DS")))
+    }
+
+    /// A hostile name anywhere in a report's listOfVariable fails the report at receipt, with
+    /// the decoder's error at the offending element: an identifier one character too long, a
+    /// control octet in a name, a name of no scope MMS has, a count that does not match.
+    @Test func aBadNameFailsTheReportAtReceipt() throws {
+        func report(_ l: [VariableAccess], results: Int? = nil) -> [UInt8] {
+            MMSPDU.unconfirmed(.informationReport(InformationReport(.listOfVariable(l),
+                results: (0..<(results ?? l.count)).map { .success(.integer(Int64($0))) }))).encoded()
+        }
+        let points = (0..<50).map { VariableAccess(.domainSpecific(domain: "ICC1", item: "P\($0)")) }
+        func failure(_ bytes: [UInt8]) -> BERError? {
+            do { _ = try MMSPDU.decode(bytes); return nil } catch let e as BERError { return e } catch { Issue.record("\(error)"); return nil }
+        }
+        #expect(failure(report(points)) == nil)
+        var long = points
+        long[31] = VariableAccess(.domainSpecific(domain: "ICC1", item: String(repeating: "x", count: 33)))
+        guard case .valueOutOfRange? = failure(report(long))?.kind else { Issue.record("a 33-character name was accepted"); return }
+        // P7 → P\u{7}: a control octet.
+        var ctl = report(points)
+        let p7 = Array("P7".utf8)
+        let at = try #require(firstIndex(of: [0x1A, 0x02] + p7, in: ctl))
+        ctl[at + 3] = 0x07
+        let e = try #require(failure(ctl))
+        guard case .invalidValue = e.kind else { Issue.record("wrong error \(e)"); return }
+        #expect(e.offset == at)
+        // The name's CHOICE tag [0] becomes [3]: no ObjectName.
+        var scope = report(points)
+        let p8 = try #require(firstIndex(of: [0xA1, 0x0A, 0x1A, 0x04] + Array("ICC1".utf8) + [0x1A, 0x02] + Array("P8".utf8), in: scope))
+        scope[p8] = 0xA3
+        guard case .unexpectedTag? = failure(scope)?.kind else { Issue.record("a name of no scope was accepted"); return }
+        guard case .invalidValue? = failure(report(points, results: 49))?.kind else { Issue.record("49 results for 50 names accepted"); return }
+    }
+
     func firstIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
         guard hay.count >= needle.count else { return nil }
         return (0...(hay.count - needle.count)).first { Array(hay[$0..<($0 + needle.count)]) == needle }

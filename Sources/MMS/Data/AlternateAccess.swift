@@ -50,6 +50,12 @@ public struct AlternateAccess: Hashable, Sendable {
 
     // MARK: Codec
 
+    /// Decodes the AlternateAccess element `e` (its tag, such as [5] in a listOfVariable item, already matched).
+    static func decode(_ e: BERElement, in r: BERReader) throws -> AlternateAccess {
+        var c = try r.contents(of: e)
+        return try decodeContents(&c)
+    }
+
     /// Decodes the contents of an AlternateAccess SEQUENCE OF (tag already consumed: `r` is inside it).
     static func decodeContents(_ r: inout BERReader) throws -> AlternateAccess {
         var items: [Item] = []

@@ -6,10 +6,17 @@ public enum MMSIdentifier {
 
     /// Reads an Identifier from a primitive element, enforcing the length limit.
     public static func decode(_ e: BERElement, in r: BERReader) throws -> String {
+        try check(e, in: r)
+        return String(decoding: r.contentBytes(of: e), as: UTF8.self)
+    }
+
+    /// Checks an Identifier element as `decode` does, building no String.
+    @inlinable
+    public static func check(_ e: BERElement, in r: BERReader) throws {
         guard e.contentLength <= maxLength else {
             throw BERError(.valueOutOfRange("identifier of \(e.contentLength) characters (max \(maxLength))"), at: e.offset)
         }
-        return try r.visibleString(of: e)
+        try r.checkVisibleString(of: e)
     }
 
     /// True when `name` is a well-formed identifier: 1–32 characters, letters, digits,
@@ -54,19 +61,35 @@ public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable 
 
     public static func < (a: ObjectName, b: ObjectName) -> Bool { a.description < b.description }
 
-    /// Decodes the ObjectName CHOICE element `e`.
-    public static func decode(_ e: BERElement, in r: BERReader) throws -> ObjectName {
+    /// The scope of an ObjectName CHOICE element and its identifier elements (for VMD and
+    /// association scope `domain` and `item` are the same element), checked. `decode` builds its
+    /// Strings from them and `check` stops here, so the two accept exactly the same names.
+    static func identifiers(_ e: BERElement, in r: BERReader) throws -> (scope: UInt32, domain: BERElement, item: BERElement) {
         switch e.tag {
-        case .context(0): return .vmdSpecific(try MMSIdentifier.decode(e, in: r))
-        case .context(2): return .aaSpecific(try MMSIdentifier.decode(e, in: r))
+        case .context(0), .context(2):
+            try MMSIdentifier.check(e, in: r)
+            return (e.tag.number, e, e)
         case .contextConstructed(1):
             var c = try r.contents(of: e)
-            let d = try MMSIdentifier.decode(c.readElement(.visibleString, "domainId"), in: c)
-            let i = try MMSIdentifier.decode(c.readElement(.visibleString, "itemId"), in: c)
+            let d = try c.readElement(.visibleString, "domainId")
+            try MMSIdentifier.check(d, in: c)
+            let i = try c.readElement(.visibleString, "itemId")
+            try MMSIdentifier.check(i, in: c)
             try c.expectEnd()
-            return .domainSpecific(domain: d, item: i)
+            return (1, d, i)
         default:
             throw BERError(.unexpectedTag(expected: "ObjectName", found: e.tag), at: e.offset)
+        }
+    }
+
+    /// Decodes the ObjectName CHOICE element `e`.
+    public static func decode(_ e: BERElement, in r: BERReader) throws -> ObjectName {
+        let (scope, d, i) = try identifiers(e, in: r)
+        func text(_ x: BERElement) -> String { String(decoding: r.contentBytes(of: x), as: UTF8.self) }
+        switch scope {
+        case 0: return .vmdSpecific(text(i))
+        case 2: return .aaSpecific(text(i))
+        default: return .domainSpecific(domain: text(d), item: text(i))
         }
     }
 
@@ -75,12 +98,24 @@ public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable 
         return try decode(e, in: r)
     }
 
+    /// The ObjectName element inside the explicit tag element `e`, and the reader it lies in.
+    static func explicitElement(_ e: BERElement, in r: BERReader) throws -> (BERElement, BERReader) {
+        var c = try r.contents(of: e)
+        let n = try c.readElement()
+        try c.expectEnd()
+        return (n, c)
+    }
+
     /// Decodes an ObjectName wrapped in an explicit tag element `e`.
     static func decodeExplicit(_ e: BERElement, in r: BERReader) throws -> ObjectName {
-        var c = try r.contents(of: e)
-        let n = try decode(&c)
-        try c.expectEnd()
-        return n
+        let (n, c) = try explicitElement(e, in: r)
+        return try decode(n, in: c)
+    }
+
+    /// Checks an ObjectName wrapped in an explicit tag element `e` as `decodeExplicit` does.
+    static func checkExplicit(_ e: BERElement, in r: BERReader) throws {
+        let (n, c) = try explicitElement(e, in: r)
+        _ = try identifiers(n, in: c)
     }
 
     public func prepend(to w: inout BERWriter) {

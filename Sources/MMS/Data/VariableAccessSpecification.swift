@@ -17,6 +17,14 @@ public enum VariableSpecification: Hashable, Sendable {
         return .other(tag: e.tag.number, encoded: r.encodedBytes(of: e))
     }
 
+    /// Checks the element as `decode` does, building nothing.
+    static func check(_ e: BERElement, in r: BERReader) throws {
+        guard e.tag.tagClass == .contextSpecific, e.tag.number <= 4 else {
+            throw BERError(.unexpectedTag(expected: "VariableSpecification", found: e.tag), at: e.offset)
+        }
+        if e.tag == .contextConstructed(0) { try ObjectName.checkExplicit(e, in: r) }
+    }
+
     func prepend(to w: inout BERWriter) {
         switch self {
         case .name(let n): w.prependConstructed(.contextConstructed(0)) { n.prepend(to: &$0) }
@@ -41,18 +49,39 @@ public struct VariableAccess: Hashable, Sendable {
 
     static func decodeList(_ r: inout BERReader) throws -> [VariableAccess] {
         var out: [VariableAccess] = []
-        while !r.isAtEnd {
-            var s = try r.readConstructed(.sequence, "listOfVariable item")
-            let spec = try VariableSpecification.decode(s.readElement(), in: s)
-            var aa: AlternateAccess?
-            if let e = try s.readOptionalElement(.contextConstructed(5)) {
-                var c = try s.contents(of: e)
-                aa = try AlternateAccess.decodeContents(&c)
-            }
-            try s.expectEnd()
-            out.append(VariableAccess(spec, alternateAccess: aa))
-        }
+        while !r.isAtEnd { out.append(try decode(r.readElement(), in: r)) }
         return out
+    }
+
+    /// Checks a list as `decodeList` would and counts it, building no names.
+    static func validateList(_ r: inout BERReader) throws -> Int {
+        var n = 0
+        while !r.isAtEnd {
+            try parts(r.readElement(), in: r) { v, aa, s in
+                try VariableSpecification.check(v, in: s)
+                if let aa { _ = try AlternateAccess.decode(aa, in: s) }  // rare in reports: decoded to be checked
+            }
+            n += 1
+        }
+        return n
+    }
+
+    /// Decodes one listOfVariable item, the SEQUENCE element `e`.
+    static func decode(_ e: BERElement, in r: BERReader) throws -> VariableAccess {
+        try parts(e, in: r) { v, aa, s in
+            VariableAccess(try VariableSpecification.decode(v, in: s), alternateAccess: try aa.map { try AlternateAccess.decode($0, in: s) })
+        }
+    }
+
+    /// The elements of one item, the SEQUENCE element `e`: its variable and its alternateAccess,
+    /// with the reader they lie in. Decoding and checking both take an item apart here.
+    static func parts<T>(_ e: BERElement, in r: BERReader, _ body: (BERElement, BERElement?, BERReader) throws -> T) throws -> T {
+        guard e.tag == .sequence else { throw BERError(.unexpectedTag(expected: "listOfVariable item", found: e.tag), at: e.offset) }
+        var s = try r.contents(of: e)
+        let v = try s.readElement()
+        let aa = try s.readOptionalElement(.contextConstructed(5))
+        try s.expectEnd()
+        return try body(v, aa, s)
     }
 
     /// This entry as it appears in a listOfVariable (a SEQUENCE), for callers that cache it.

@@ -3,7 +3,28 @@ import BER
 /// InformationReport: unsolicited values (TASE.2 transfer reports, information messages,
 /// and the client's acknowledgements of critical reports).
 public struct InformationReport: Hashable, Sendable {
-    public var variableAccessSpecification: VariableAccessSpecification
+    /// What the results are of. A received listOfVariable stays encoded (`receivedVariables`)
+    /// and is decoded here on each call: a caller that reads it more than once keeps it.
+    public var variableAccessSpecification: VariableAccessSpecification {
+        get {
+            switch specification {
+            case .built(let s): return s
+            // Checked at receipt by the decoder's own code: this cannot fail.
+            case .received(let l): return .listOfVariable((try? l.decoded()) ?? [])
+            }
+        }
+        set { specification = .built(newValue) }
+    }
+    /// The listOfVariable as received, to be matched by its octets; nil for a report built here
+    /// or one naming a data set.
+    public var receivedVariables: ReceivedVariableList? {
+        if case .received(let l) = specification { return l } else { return nil }
+    }
+    enum Specification: Sendable {
+        case built(VariableAccessSpecification)
+        case received(ReceivedVariableList)
+    }
+    var specification: Specification
     /// The results. A received report keeps them encoded (`received`) and decodes them here on
     /// each call: a caller that reads them more than once keeps the array.
     public var results: [AccessResult] {
@@ -36,12 +57,12 @@ public struct InformationReport: Hashable, Sendable {
     var storage: Storage
 
     public init(_ spec: VariableAccessSpecification, results: [AccessResult]) {
-        self.variableAccessSpecification = spec
+        self.specification = .built(spec)
         self.storage = .built(results)
     }
 
-    init(_ spec: VariableAccessSpecification, received: ReceivedAccessResults) {
-        self.variableAccessSpecification = spec
+    init(_ spec: Specification, received: ReceivedAccessResults) {
+        self.specification = spec
         self.storage = .received(received)
     }
 
@@ -56,12 +77,19 @@ public struct InformationReport: Hashable, Sendable {
 
     /// Decodes the report, keeping its results encoded once they are checked.
     static func decode(_ r: inout BERReader) throws -> InformationReport {
-        let spec = try VariableAccessSpecification.decode(&r)
+        let s = try r.readElement()
+        let spec: Specification
+        if s.tag == .contextConstructed(0) {
+            var list = try r.contents(of: s)
+            spec = .received(try ReceivedVariableList(s, list: &list, in: r))
+        } else {
+            spec = .built(try VariableAccessSpecification.decode(s, in: r))
+        }
         let e = try r.readElement(.contextConstructed(0), "listOfAccessResult")
         var list = try r.contents(of: e)
         let results = try ReceivedAccessResults(e, list: &list, in: r)
         try r.expectEnd()
-        if case .listOfVariable(let vars) = spec, vars.count != results.count {
+        if case .received(let vars) = spec, vars.count != results.count {
             throw BERError(.invalidValue("informationReport names \(vars.count) variables but carries \(results.count) results"), at: 0)
         }
         return InformationReport(spec, received: results)
@@ -74,7 +102,13 @@ public struct InformationReport: Hashable, Sendable {
         case .received(let x): w.prepend(x.bytes)  // as it came
         }
         w.prependHeader(.contextConstructed(0), length: w.count - mark)
-        variableAccessSpecification.prepend(to: &w)
+        switch specification {
+        case .built(let s): s.prepend(to: &w)
+        case .received(let l):  // as it came
+            let m = w.count
+            w.prepend(l.bytes)
+            w.prependHeader(.contextConstructed(0), length: w.count - m)
+        }
     }
 }
 
