@@ -123,6 +123,38 @@ struct ClientBehaviourTests {
         }
     }
 
+    /// Our VCC's RBE reports name their changes as the client encodes its members, so the client
+    /// matches them by their octets; forced to decode the names instead, it makes the same report.
+    @Test func rbeNamesAreMatchedByTheirOctetsElseDecoded() async throws {
+        try await withTASE2Server { server, port in
+            try await TASE2Client.withClient(Self.config(port)) { c in
+                let line: ObjectName = .vmdSpecific("Line1_MW"), bus: ObjectName = .domainSpecific(domain: "ICC1", item: "Bus1_kV")
+                let ts = try await c.startTransfer(dataSet: "DS_Match", points: [line, bus]) { d in
+                    d.conditions = [.objectChange]
+                    d.rbe = true
+                }
+                let table = try #require(c.demux.subscription(ts)?.table)
+                var reports = c.transferReports.makeAsyncIterator()
+                var seen: [TransferReport] = []
+                for (round, v) in [Float(7.5), 8.5].enumerated() {
+                    if round == 1 { table.inOrder.store(false, ordering: .relaxed) }  // as after a report it could not match
+                    server.update([(server.handle("Line1_MW", in: .vcc)!, .real(v, flags: .valid)),
+                                   (server.handle("Bus1_kV", in: .icc("ICC1"))!, .real(v, time: 1_700_000_001, ms: 125))])
+                    var r = try #require(await reports.next())
+                    // The two changes may leave in two reports.
+                    while r.points.count < 2, let more = await reports.next() { r.points += more.points }
+                    seen.append(r)
+                    if round == 0 { #expect(table.matching, "our VCC's names did not match by their octets") }
+                }
+                for r in seen { #expect(r.transferSet == ts && r.timeStamp != nil && r.conditions == [.objectChange], "\(r)") }
+                #expect(seen.map { $0.points.map(\.name) } == [[line, bus], [line, bus]])
+                #expect(seen.map { $0.points.map(\.type) } == Array(repeating: [PointTypeInfo(.realQ), PointTypeInfo(.realQTimeTagExtended)], count: 2))
+                #expect(seen.map { $0.points.map { $0.value?.real } } == [[7.5, 7.5], [8.5, 8.5]])
+                try await c.stopTransfer(ts)
+            }
+        }
+    }
+
     /// A full report (the data set's form, typed straight from BER) uses the types its
     /// subscription kept from the report before, until a type is declared or learnt: the next
     /// report then has it (here a wrong one, so the value stays raw).
@@ -366,5 +398,65 @@ struct TypedDecodingTests {
         #expect(got[1].error == .objectAccessDenied && got[1].value == nil)
         #expect(got[2].type == PointTypeInfo(.discrete) && got[2].value?.discrete == 5)
         #expect(got.map(\.result) == results)
+    }
+}
+
+@Suite("RBE names matched to a data set's members by their octets")
+struct MemberTableTests {
+    static let icc = "ICC1"
+    static func n(_ item: String) -> ObjectName { .domainSpecific(domain: icc, item: item) }
+    /// Members as `TASE2Client.startTransfer` defines them: the specials, then the points.
+    static let members = [n("Transfer_Set_Name"), n("Transfer_Set_Time_Stamp"), n("DSConditions_Detected")]
+        + (0..<200).map { n("P\($0)") } + [.vmdSpecific("P7")]
+
+    static func table() -> MemberTable {
+        MemberTable(members, isSpecial: members.map { ReportDemux.specials.contains($0.itemName) })
+    }
+
+    /// The listOfVariable of a report naming `items` (each a VariableAccess, or raw item octets).
+    static func received(_ items: [[UInt8]]) throws -> ReceivedVariableList {
+        let list = items.flatMap { $0 }
+        let results = [UInt8](repeating: 0, count: 0) + items.flatMap { _ in [0x80, 0x01, 0x02] as [UInt8] }  // failure(2) each
+        func header(_ tag: UInt8, _ n: Int) -> [UInt8] { n < 128 ? [tag, UInt8(n)] : [tag, 0x82, UInt8(n >> 8), UInt8(n & 0xFF)] }
+        let report = header(0xA0, list.count) + list + header(0xA0, results.count) + results
+        let pdu = header(0xA3, report.count + header(0xA0, report.count).count) + header(0xA0, report.count) + report
+        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu) else { throw BERError(.trailingData, at: 0) }
+        return try #require(r.receivedVariables)
+    }
+
+    static func item(_ name: ObjectName) -> [UInt8] { VariableAccess(name).encoded() }
+
+    /// Specials first in the report's own order (libtase2: name, conditions, time stamp), then
+    /// the changes in data-set order with gaps: each item is its member.
+    @Test func aReportInDataSetOrderMatches() throws {
+        let t = Self.table()
+        let names = [Self.n("Transfer_Set_Name"), Self.n("DSConditions_Detected"), Self.n("Transfer_Set_Time_Stamp"),
+                     Self.n("P0"), Self.n("P5"), Self.n("P6"), Self.n("P199"), .vmdSpecific("P7")]
+        let order = try #require(t.match(try Self.received(names.map(Self.item))))
+        #expect(order == [0, 2, 1, 3, 8, 9, 202, 203])
+        #expect(order.map { Self.members[$0] } == names)
+        // Only specials, or nothing at all.
+        #expect(t.match(try Self.received([Self.item(Self.n("Transfer_Set_Name"))])) == [0])
+        #expect(t.matching)
+    }
+
+    /// A report the table cannot match in order gets nil, and so does every report after it (the
+    /// client then decodes names): a point out of order, a name of no member, a special's name
+    /// after a point, or a member's name encoded with a long-form length.
+    @Test func aReportNotInOrderIsNotMatchedAndTheTableStopsTrying() throws {
+        let good = try Self.received([Self.n("Transfer_Set_Name"), Self.n("P1"), Self.n("P2")].map(Self.item))
+        var longForm = Self.item(Self.n("P2"))
+        longForm.insert(0x81, at: 1)  // 30 81 nn …: the same name, another length form
+        for bad in [[Self.n("P2"), Self.n("P1")].map(Self.item),
+                    [Self.n("P1"), Self.n("P1")].map(Self.item),
+                    [Self.n("P1"), Self.n("No_Such")].map(Self.item),
+                    [Self.n("P1"), Self.n("Transfer_Set_Name")].map(Self.item),
+                    [Self.n("Transfer_Set_Name")].map(Self.item) + [longForm]] {
+            let t = Self.table()
+            #expect(t.match(good) == [0, 4, 5])
+            #expect(t.match(try Self.received(bad)) == nil, "\(hex(bad.flatMap { $0 }))")
+            #expect(!t.matching)
+            #expect(t.match(good) == nil)
+        }
     }
 }

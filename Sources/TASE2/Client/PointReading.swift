@@ -118,21 +118,29 @@ public final class PointTypes: Sendable {
     }
 
     /// The readings of a received report's results, typed straight from BER (one lock for the
-    /// whole report). `names` gives one name per result, in order; the results where
-    /// `isSpecial` is true go to `special` decoded.
+    /// whole report). Result i is of `names[order[i]]`, or of `names[i]` without an order; the
+    /// results of names where `isSpecial` is true go to `special` decoded.
     func readings(_ names: [ObjectName], _ received: ReceivedAccessResults, into out: inout [PointReading],
-                  skipping isSpecial: [Bool], cache: EntryCache?, special: (ObjectName, AccessResult) -> PointReading?) throws {
+                  skipping isSpecial: [Bool], cache: EntryCache?, order: [Int]? = nil,
+                  special: (ObjectName, AccessResult) -> PointReading?) throws {
         let entries = cache.map { self.entries(of: names, cache: $0) } ?? lookUp(names)
         var i = 0
         try received.forEachElement { e, r in
             defer { i += 1 }
-            guard i < names.count else { return }
-            let n = names[i]
-            if isSpecial[i] {
+            let k: Int
+            if let order {
+                guard i < order.count else { return }
+                k = order[i]
+            } else {
+                guard i < names.count else { return }
+                k = i
+            }
+            let n = names[k]
+            if isSpecial[k] {
                 if let kept = special(n, try AccessResult(e, in: r)) { out.append(kept) }
                 return
             }
-            let entry = entries[i]
+            let entry = entries[k]
             let guess: Bool = if case .undescribed? = entry { true } else { false }
             out.append(PointReading(name: n, type: entry?.type, received: ReceivedAccessResult(received, offset: e.offset),
                                     element: e, in: r, guess: guess))

@@ -389,6 +389,8 @@ final class ReportDemux: Sendable {
         let isSpecial: [Bool]
         /// The members' type entries between reports (`PointTypes.entries(of:cache:)`).
         let entries = PointTypes.EntryCache()
+        /// The members as RBE reports name them, to match those names by their octets.
+        let table: MemberTable
         /// What was written to start it (the stop writes it back with Status FALSE).
         var transferSet: DSTransferSet
 
@@ -396,6 +398,7 @@ final class ReportDemux: Sendable {
             self.dataSet = dataSet
             self.members = members
             isSpecial = members.map { ReportDemux.specials.contains($0.itemName) }
+            table = MemberTable(members, isSpecial: isSpecial)
             self.transferSet = transferSet
         }
     }
@@ -442,27 +445,24 @@ final class ReportDemux: Sendable {
 
     func dispatch(_ r: InformationReport, _ reports: AsyncStream<ReportDelivery>.Continuation,
                   _ messages: AsyncStream<InformationMessage>.Continuation, types: PointTypes) async {
+        // A received listOfVariable is told by its first name, the only one decoded here.
+        if let list = r.receivedVariables, let received = r.received {
+            let first = list.firstName
+            // On an association that carries both roles, the partner's ACKs and NACKs are for
+            // our VCC's reports, not reports to this client.
+            if let n = first?.itemName, n == TASE2Names.transferReportACK || n == TASE2Names.transferReportNACK { return }
+            if first?.itemName != TASE2Names.infoMessHeader {
+                guard let report = changes(list, received, first: first, types) else { return }
+                await deliver(report, reports)
+                return
+            }
+        }
         var named: [(ObjectName, AccessResult)]
         var dataSet: ObjectName?
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
             let names = items.map { $0.variable.name ?? .vmdSpecific("?") }
-            // On an association that carries both roles, the partner's ACKs and NACKs are for
-            // our VCC's reports, not reports to this client.
             if let first = names.first?.itemName, first == TASE2Names.transferReportACK || first == TASE2Names.transferReportNACK { return }
-            // The changes of an RBE transfer set: points typed straight from BER, as in the
-            // data set's form, with the specials told by name (the names change per report).
-            if names.first?.itemName != TASE2Names.infoMessHeader, let received = r.received, received.count == names.count {
-                var report = TransferReport(dataSet: nil)
-                do {
-                    try Self.type(names, received, skipping: names.map { ReportDemux.specials.contains($0.itemName) }, cache: nil, into: &report, types)
-                } catch {
-                    logger.error("report could not be decoded again (\(error)); dropped")
-                    return
-                }
-                await deliver(report, reports)
-                return
-            }
             named = zip(names, r.results).map { ($0, $1) }
             if let first = named.first, first.0.itemName == TASE2Names.infoMessHeader, named.count == 2,
                case .success(.structure(let h)) = first.1, h.count == 4, case .success(.octetString(let buf)) = named[1].1 {
@@ -503,14 +503,36 @@ final class ReportDemux: Sendable {
         await deliver(report, reports)
     }
 
+    /// The changes of an RBE transfer set: points typed straight from BER, as in the data set's
+    /// form. Their names are matched by their octets to the members of the transfer set the
+    /// report names first (`MemberTable`); a report they do not match has its names decoded and
+    /// looked up, with the specials told by name.
+    func changes(_ list: ReceivedVariableList, _ received: ReceivedAccessResults, first: ObjectName?, _ types: PointTypes) -> TransferReport? {
+        var report = TransferReport(dataSet: nil)
+        do {
+            if first?.itemName == TASE2Names.transferSetName, case .success(let d) = try received.result(at: 0),
+               let ts = TASE2Names.objectName(from: d), let s = subscription(ts), let order = s.table.match(list) {
+                try Self.type(s.members, received, skipping: s.isSpecial, cache: s.entries, order: order, into: &report, types)
+            } else {
+                let names = try list.decoded().map { $0.variable.name ?? .vmdSpecific("?") }
+                try Self.type(names, received, skipping: names.map { ReportDemux.specials.contains($0.itemName) }, cache: nil, into: &report, types)
+            }
+        } catch {
+            logger.error("report could not be decoded again (\(error)); dropped")
+            return nil
+        }
+        return report
+    }
+
     /// A received report's points typed straight from their elements into `report`; only the
-    /// specials are decoded, and set on it. Throws only if the results, checked at receipt with
-    /// the decoder's own code, do not decode again (which cannot happen).
+    /// specials are decoded, and set on it. Result i is of `names[order[i]]` (of `names[i]`
+    /// without an order). Throws only if the results, checked at receipt with the decoder's own
+    /// code, do not decode again (which cannot happen).
     static func type(_ names: [ObjectName], _ received: ReceivedAccessResults, skipping isSpecial: [Bool], cache: PointTypes.EntryCache?,
-                     into report: inout TransferReport, _ types: PointTypes) throws {
+                     order: [Int]? = nil, into report: inout TransferReport, _ types: PointTypes) throws {
         var points: [PointReading] = []
-        points.reserveCapacity(names.count)
-        try types.readings(names, received, into: &points, skipping: isSpecial, cache: cache,
+        points.reserveCapacity(received.count)
+        try types.readings(names, received, into: &points, skipping: isSpecial, cache: cache, order: order,
                            special: { n, result in setSpecial(n, result, in: &report) ? nil : types.reading(n, result) })
         report.points = points
     }
