@@ -337,7 +337,7 @@ public struct BERReader {
     }
 
     /// Checks what `visibleString(of:)` checks, building no String.
-    @inlinable
+    @inlinable @inline(__always)
     public func checkVisibleString(of e: BERElement) throws {
         for b in contentBytes(of: e) where b < 0x20 || b > 0x7E {
             throw BERError(.invalidValue("VisibleString with octet 0x\(String(b, radix: 16))"), at: e.offset)

@@ -11,7 +11,7 @@ public enum MMSIdentifier {
     }
 
     /// Checks an Identifier element as `decode` does, building no String.
-    @inlinable
+    @inlinable @inline(__always)
     public static func check(_ e: BERElement, in r: BERReader) throws {
         guard e.contentLength <= maxLength else {
             throw BERError(.valueOutOfRange("identifier of \(e.contentLength) characters (max \(maxLength))"), at: e.offset)
@@ -64,6 +64,7 @@ public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable 
     /// The scope of an ObjectName CHOICE element and its identifier elements (for VMD and
     /// association scope `domain` and `item` are the same element), checked. `decode` builds its
     /// Strings from them and `check` stops here, so the two accept exactly the same names.
+    @inline(__always)
     static func identifiers(_ e: BERElement, in r: BERReader) throws -> (scope: UInt32, domain: BERElement, item: BERElement) {
         switch e.tag {
         case .context(0), .context(2):
@@ -99,6 +100,7 @@ public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable 
     }
 
     /// The ObjectName element inside the explicit tag element `e`, and the reader it lies in.
+    @inline(__always)
     static func explicitElement(_ e: BERElement, in r: BERReader) throws -> (BERElement, BERReader) {
         var c = try r.contents(of: e)
         let n = try c.readElement()
@@ -113,6 +115,7 @@ public enum ObjectName: Hashable, Sendable, CustomStringConvertible, Comparable 
     }
 
     /// Checks an ObjectName wrapped in an explicit tag element `e` as `decodeExplicit` does.
+    @inline(__always)
     static func checkExplicit(_ e: BERElement, in r: BERReader) throws {
         let (n, c) = try explicitElement(e, in: r)
         _ = try identifiers(n, in: c)

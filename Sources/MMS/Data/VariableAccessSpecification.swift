@@ -18,6 +18,7 @@ public enum VariableSpecification: Hashable, Sendable {
     }
 
     /// Checks the element as `decode` does, building nothing.
+    @inline(__always)
     static func check(_ e: BERElement, in r: BERReader) throws {
         guard e.tag.tagClass == .contextSpecific, e.tag.number <= 4 else {
             throw BERError(.unexpectedTag(expected: "VariableSpecification", found: e.tag), at: e.offset)
@@ -75,6 +76,7 @@ public struct VariableAccess: Hashable, Sendable {
 
     /// The elements of one item, the SEQUENCE element `e`: its variable and its alternateAccess,
     /// with the reader they lie in. Decoding and checking both take an item apart here.
+    @inline(__always)
     static func parts<T>(_ e: BERElement, in r: BERReader, _ body: (BERElement, BERElement?, BERReader) throws -> T) throws -> T {
         guard e.tag == .sequence else { throw BERError(.unexpectedTag(expected: "listOfVariable item", found: e.tag), at: e.offset) }
         var s = try r.contents(of: e)
