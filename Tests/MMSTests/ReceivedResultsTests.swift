@@ -29,27 +29,23 @@ struct ReceivedResultsTests {
         }
     }
 
-    static func decode(_ bytes: [UInt8], _ limits: BERLimits) -> Result<MMSData, BERError>? {
-        outcome { try BERReader.withReader(bytes, limits: limits) { r in try MMSData.decode(try r.readElement(), in: r, nesting: 0) } }
-    }
-
-    static func check(_ bytes: [UInt8], _ limits: BERLimits) -> Result<Void, BERError>? {
-        outcome { try BERReader.withReader(bytes, limits: limits) { r in try MMSData.validate(try r.readElement(), in: r, nesting: 0) } }
-    }
-
-    /// Over every kind of value, mutated, and under a nesting limit that some exceed, the check
-    /// and the decoder accept the same bytes and reject the rest with the same error.
-    @Test func theCheckAtReceiptIsExactlyAsStrictAsDecoding() {
-        var rng = SplitMix64(state: 0x5EC0_11EC_7ED5)
+    /// Feeds each of `encodings`, then 599 mutations of it, under each of `limits`, to `decode`
+    /// and `check` (each giving a count of what it read): both must accept the same bytes with
+    /// the same count and reject the rest with the same error. Returns how many were accepted
+    /// and rejected, so that a caller can hold the mutations to having reached both.
+    static func agree(_ encodings: [[UInt8]], seed: UInt64, limits: [BERLimits],
+                      decode: ([UInt8], BERLimits) throws -> Int, check: ([UInt8], BERLimits) throws -> Int) -> (accepted: Int, rejected: Int) {
+        var rng = SplitMix64(state: seed)
         var accepted = 0, rejected = 0
-        for d in Self.samples {
-            let bytes = d.encoded()
+        for bytes in encodings {
             for round in 0..<600 {
                 let m = round == 0 ? bytes : mutate(bytes, &rng)
-                for limits in [BERLimits.default, BERLimits(maxDataNesting: 2)] {
-                    guard let decoded = Self.decode(m, limits), let checked = Self.check(m, limits) else { continue }
+                for l in limits {
+                    guard let decoded = outcome({ try decode(m, l) }), let checked = outcome({ try check(m, l) }) else { continue }
                     switch (decoded, checked) {
-                    case (.success, .success): accepted += 1
+                    case (.success(let a), .success(let b)):
+                        accepted += 1
+                        #expect(a == b, "\(hex(m))")
                     case (.failure(let a), .failure(let b)):
                         rejected += 1
                         #expect(a == b, "\(hex(m))")
@@ -59,8 +55,17 @@ struct ReceivedResultsTests {
                 }
             }
         }
-        #expect(accepted > 500)
-        #expect(rejected > 2000)
+        return (accepted, rejected)
+    }
+
+    /// Over every kind of value, mutated, and under a nesting limit that some exceed, the check
+    /// and the decoder accept the same bytes and reject the rest with the same error.
+    @Test func theCheckAtReceiptIsExactlyAsStrictAsDecoding() {
+        let n = Self.agree(Self.samples.map { $0.encoded() }, seed: 0x5EC0_11EC_7ED5, limits: [.default, BERLimits(maxDataNesting: 2)],
+            decode: { m, l in try BERReader.withReader(m, limits: l) { r in _ = try MMSData.decode(try r.readElement(), in: r, nesting: 0); return 1 } },
+            check: { m, l in try BERReader.withReader(m, limits: l) { r in try MMSData.validate(try r.readElement(), in: r, nesting: 0); return 1 } })
+        #expect(n.accepted > 500)
+        #expect(n.rejected > 2000)
     }
 
     static func reportPDU(_ results: [AccessResult]) -> MMSPDU {
@@ -152,31 +157,11 @@ struct ReceivedResultsTests {
     /// Mutated, and under a nesting limit that some exceed, a listOfVariable is accepted by the
     /// check at receipt exactly when the decoder accepts it, and rejected with the same error.
     @Test func theNamesCheckIsExactlyAsStrictAsDecoding() {
-        var rng = SplitMix64(state: 0x0B1E_C7_4A3E5)
-        var accepted = 0, rejected = 0
-        for l in Self.variableLists {
-            let bytes = Self.listBytes(l)
-            for round in 0..<600 {
-                let m = round == 0 ? bytes : mutate(bytes, &rng)
-                for limits in [BERLimits.default, BERLimits(maxDepth: 4)] {
-                    guard let decoded = Self.outcome({ try BERReader.withReader(m, limits: limits) { r in try VariableAccess.decodeList(&r).count } }),
-                          let checked = Self.outcome({ try BERReader.withReader(m, limits: limits) { r in try VariableAccess.validateList(&r) } })
-                    else { continue }
-                    switch (decoded, checked) {
-                    case (.success(let a), .success(let b)):
-                        accepted += 1
-                        #expect(a == b, "\(hex(m))")
-                    case (.failure(let a), .failure(let b)):
-                        rejected += 1
-                        #expect(a == b, "\(hex(m))")
-                    case (let a, let b):
-                        Issue.record("decode \(a) but check \(b) for \(hex(m))")
-                    }
-                }
-            }
-        }
-        #expect(accepted > 300)
-        #expect(rejected > 2000)
+        let n = Self.agree(Self.variableLists.map(Self.listBytes), seed: 0x0B1E_C7_4A3E5, limits: [.default, BERLimits(maxDepth: 4)],
+            decode: { m, l in try BERReader.withReader(m, limits: l) { r in try VariableAccess.decodeList(&r).count } },
+            check: { m, l in try BERReader.withReader(m, limits: l) { r in try VariableAccess.validateList(&r) } })
+        #expect(n.accepted > 300)
+        #expect(n.rejected > 2000)
     }
 
     /// A received listOfVariable is kept encoded: decoded on demand it is what was sent, its
