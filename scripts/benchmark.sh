@@ -3,7 +3,7 @@
 # pyiec61850-ng wheel scripts/setup-peers.sh installs), same model, same clients, one run.
 # Prints the figures with ours/theirs ratios and writes them to benchmark-results.json.
 # Arguments go to ServerBenchmark: --quick, --seconds S, --points 1000,10000,100000,
-# --scenarios single,list,rbe,scale, --repeat K (each read figure the median of K rounds,
+# --scenarios single,list,rbe,scale (the default; rbe-client: RBE read by TASE2Client), --repeat K (each read figure the median of K rounds,
 # ours and theirs in turn), --json PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -41,8 +41,8 @@ func stampMicros() -> Float {
 
 /// `ServerBenchmark serve N LIST`: our server as a process of its own, so that its CPU time and
 /// memory are measured apart from the clients. It prints one JSON line when ready and then takes
-/// commands on stdin: `rbe RATE` changes RATE points per second (of the RBE data set's points,
-/// in turn, stamped with `stampMicros`), `rbe 0` stops; EOF ends it.
+/// commands on stdin: `rbe RATE [N]` changes RATE points per second (of the RBE data set's
+/// points, or its first N, in turn, stamped with `stampMicros`), `rbe 0` stops; EOF ends it.
 func serveOurs(points: Int, listSize: Int) async throws {
     let t0 = Date()
     var logger = Logger(label: "bench.server")
@@ -65,7 +65,9 @@ func serveOurs(points: Int, listSize: Int) async throws {
         }
         for await l in lines {
             let words = l.split(separator: " ")
-            if words.first == "rbe", words.count == 2, let r = Double(words[1]) { rate.set(r) }
+            if words.first == "rbe", (2...3).contains(words.count), let r = Double(words[1]) {
+                rate.set(r, over: words.count == 3 ? Int(words[2]) ?? Int.max : Int.max)
+            }
         }
         rate.stop()
         server.shutdown()
@@ -73,14 +75,16 @@ func serveOurs(points: Int, listSize: Int) async throws {
     }
 }
 
-/// The rate the hosting program changes points at (0: idle), and whether to stop.
+/// The rate the hosting program changes points at (0: idle), over how many of the RBE data set's
+/// points (the first ones), and whether to stop.
 final class RateBox: @unchecked Sendable {
     private let lock = NSLock()
     private var rate = 0.0
+    private var points = Int.max
     private var stopped = false
-    func set(_ r: Double) { lock.withLock { rate = r } }
+    func set(_ r: Double, over n: Int = Int.max) { lock.withLock { rate = r; points = max(1, n) } }
     func stop() { lock.withLock { stopped = true } }
-    var value: (Double, Bool) { lock.withLock { (rate, stopped) } }
+    var value: (rate: Double, points: Int, stopped: Bool) { lock.withLock { (rate, points, stopped) } }
 }
 
 /// The hosting program: every millisecond, changes as many points as the rate says are due.
@@ -90,22 +94,24 @@ func changeLoop(_ server: TASE2Server, _ handles: [PointHandle], _ rate: RateBox
     var last = Date()
     var batch: [(PointHandle, PointValue)] = []
     while true {
-        let (r, stopped) = rate.value
+        let (r, points, stopped) = rate.value
         if stopped || Task.isCancelled { return }
+        let n = min(points, handles.count)
         // Idle: look again every 50 ms (a busy tick would add to the CPU the read runs measure).
         try? await Task.sleep(nanoseconds: r <= 0 ? 50_000_000 : 1_000_000)
         let now = Date()
         if r <= 0 { due = 0; last = now; continue }
         due += r * now.timeIntervalSince(last)
         last = now
-        let count = min(Int(due), handles.count)
+        let count = min(Int(due), n)
         due -= Double(count)
         if count == 0 { continue }
         batch.removeAll(keepingCapacity: true)
         let v = PointValue.real(stampMicros())
         for _ in 0..<count {
+            if next >= n { next = 0 }
             batch.append((handles[next], v))
-            next = next + 1 == handles.count ? 0 : next + 1
+            next += 1
         }
         server.update(batch)
     }

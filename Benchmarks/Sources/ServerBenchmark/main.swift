@@ -5,6 +5,7 @@
 // (it installs the peers and passes --python), or:
 // `swift run -c release --package-path Benchmarks ServerBenchmark --python .venv/bin/python`.
 import Foundation
+import Logging
 import MMS
 import MMSNIO
 import TASE2
@@ -281,6 +282,75 @@ if scenarios.contains("rbe") {
     results["rbe"] = ["steps": steps, "knee_changes_s": knee as Any]
     reader.cancel()
     try? await a.conclude()
+}
+
+// MARK: RBE through TASE2Client
+
+// Not in the default run: the same server and hosting program, read by the product's client
+// (`TASE2Client`: names matched to the data set's members by their octets, points typed from
+// BER) instead of the MMS-level reader above, to show what that client costs per value. Its
+// data set is one it defines, so it is smaller: 1,990 points and the 3 specials fit the bilateral
+// table's 2,000 members and one 65,000-octet define request.
+if scenarios.contains("rbe-client") {
+    let points = 1_990
+    say("RBE through TASE2Client: a transfer set over \(points) points it defines, changed in turn, BufferTime 0")
+    let ours = try startOurs(max(Model.rbePoints, 1000))
+    defer { ours.child.stop() }
+    var cfg = MMSClient.Configuration(host: "127.0.0.1", port: ours.port)
+    cfg.local.apTitle = [1, 1, 1, 999]
+    cfg.local.aeQualifier = 12
+    var logger = Logger(label: "bench.tase2client")
+    logger.logLevel = .error
+    let c = try await TASE2Client.connect(cfg, logger: logger)
+    let runner = Task { await c.run() }
+    let ts = try await c.startTransfer(dataSet: "DS_RBE_CLIENT", points: (0..<points).map { .domainSpecific(domain: Model.icc, item: "P\($0)") }) { d in
+        d.rbe = true
+        d.bufferTime = 0
+        d.conditions = [.objectChange]
+    }
+    let counter = RBECounter()
+    let reader = Task {
+        var seen = 0
+        for await r in c.transferReports {
+            let now = stampMicros()
+            var n = 0
+            for p in r.points {
+                guard let v = p.value?.real else { continue }
+                n += 1
+                seen += 1
+                if seen & 15 == 0 { counter.latency(now - v) }
+            }
+            counter.add(n)
+        }
+    }
+    var steps: [[String: Any]] = []
+    say("  offered changes/s   values received/s   p50 change→reader   p99       server CPU   client CPU per value")
+    for rate in quick ? [10_000.0, 1_000_000] : [10_000.0, 100_000, 1_000_000, 2_000_000] {
+        ours.child.send("rbe \(Int(rate)) \(points)")
+        try await Task.sleep(nanoseconds: 500_000_000)
+        counter.reset()
+        let s0 = cpuSeconds(ours.child.pid), c0 = cpuSeconds(getpid())
+        let t0 = monotonic()
+        try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        let dt = monotonic() - t0
+        let server = (cpuSeconds(ours.child.pid) - s0) / dt
+        let client = cpuSeconds(getpid()) - c0
+        let (values, _, p50, p99) = counter.snapshot()
+        let perValue = values > 0 ? client / Double(values) * 1e9 : 0
+        say("  " + fmt(rate).padding(toLength: 20, withPad: " ", startingAt: 0) + fmt(Double(values) / dt).padding(toLength: 20, withPad: " ", startingAt: 0)
+              + String(format: "%.2f ms", p50 / 1000).padding(toLength: 20, withPad: " ", startingAt: 0)
+              + String(format: "%.2f ms", p99 / 1000).padding(toLength: 10, withPad: " ", startingAt: 0)
+              + String(format: "%.0f%%", server * 100).padding(toLength: 13, withPad: " ", startingAt: 0)
+              + String(format: "%.0f ns (%.0f%% of a core)", perValue, client / dt * 100))
+        steps.append(["offered_changes_s": rate, "values_s": Double(values) / dt, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
+                      "server_cpu_cores": server, "client_cpu_ns_per_value": perValue])
+    }
+    ours.child.send("rbe 0")
+    results["rbe_client"] = ["points": points, "steps": steps]
+    try? await c.stopTransfer(ts)
+    reader.cancel()
+    try? await c.close()
+    await runner.value
 }
 
 // MARK: Scale
