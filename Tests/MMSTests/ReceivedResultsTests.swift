@@ -68,6 +68,12 @@ struct ReceivedResultsTests {
         #expect(n.rejected > 2000)
     }
 
+    /// The informationReport that `pdu`'s encoding decodes to.
+    static func received(_ pdu: MMSPDU) throws -> InformationReport {
+        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu.encoded()) else { throw BERError(.trailingData, at: 0) }
+        return r
+    }
+
     static func reportPDU(_ results: [AccessResult]) -> MMSPDU {
         .unconfirmed(.informationReport(InformationReport(.variableListName(.domainSpecific(domain: "ICC1", item: "DS_1")), results: results)))
     }
@@ -78,10 +84,7 @@ struct ReceivedResultsTests {
         let results: [AccessResult] = Self.samples.map(AccessResult.success) + [.failure(.objectNonExistent)]
         let pdu = Self.reportPDU(results)
         let bytes = pdu.encoded()
-        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(bytes) else {
-            Issue.record("not a report")
-            return
-        }
+        let r = try Self.received(pdu)
         let received = try #require(r.received)
         #expect(r.resultCount == results.count)
         #expect(received.count == results.count)
@@ -171,10 +174,7 @@ struct ReceivedResultsTests {
             let results = l.indices.map { AccessResult.success(.integer(Int64($0))) }
             let pdu = MMSPDU.unconfirmed(.informationReport(InformationReport(.listOfVariable(l), results: results)))
             let bytes = pdu.encoded()
-            guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(bytes) else {
-                Issue.record("not a report")
-                return
-            }
+            let r = try Self.received(pdu)
             let names = try #require(r.receivedVariables)
             #expect(names.count == l.count)
             #expect(names.bytes == Self.listBytes(l))
@@ -189,7 +189,7 @@ struct ReceivedResultsTests {
         }
         // A report naming a data set keeps no list.
         let ds = MMSPDU.unconfirmed(.informationReport(InformationReport(.variableListName(.vmdSpecific("DS")), results: [.success(.integer(1))])))
-        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(ds.encoded()) else { Issue.record("not a report"); return }
+        let r = try Self.received(ds)
         #expect(r.receivedVariables == nil)
         #expect(r.variableAccessSpecification == .variableListName(.vmdSpecific("DS")))
     }

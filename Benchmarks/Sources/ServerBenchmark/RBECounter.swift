@@ -9,13 +9,21 @@ final class RBECounter: Sendable {
     }
     let state = Mutex(State())
 
-    func add(_ values: Int) { state.withLock { $0.values += values; $0.reports += 1 } }
-
-    /// `d` is a difference of two stamps modulo 2^24 µs.
-    func latency(_ d: Float) {
-        let us = d < 0 ? d + 16_777_216 : d
-        state.withLock { if $0.latencies.count < 1_000_000 { $0.latencies.append(us) } }
+    /// One report's stamped values, received at `now`. Every 16th value over the whole run is
+    /// sampled, not every 16th of each report: at low rates a report holds fewer than 16
+    /// changes, and none of them would be.
+    func received(_ stamps: some Sequence<Float>, at now: Float) {
+        state.withLock { s in
+            s.reports += 1
+            for v in stamps {
+                s.values += 1
+                if s.values & 15 == 0, s.latencies.count < 1_000_000 { s.latencies.append(Self.elapsed(now - v)) }
+            }
+        }
     }
+
+    /// `d`, a difference of two stamps modulo 2^24 µs, in µs.
+    static func elapsed(_ d: Float) -> Float { d < 0 ? d + 16_777_216 : d }
 
     func reset() { state.withLock { $0 = State() } }
 

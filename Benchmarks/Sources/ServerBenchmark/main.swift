@@ -242,18 +242,9 @@ if scenarios.contains("rbe") {
     try await enableRBE(a, dataSet: Model.rbeDataSet)
     let counter = RBECounter()
     let reader = Task {
-        // Every 16th value over the whole run is sampled, not every 16th of each report: at low
-        // rates a report holds fewer than 16 changes, and none of them would be.
-        var seen = 0
         for await r in a.informationReports {
             let now = stampMicros()
-            var n = 0
-            for case .success(.floatingPoint(.single(let v))) in r.results {
-                n += 1
-                seen += 1
-                if seen & 15 == 0 { counter.latency(now - v) }
-            }
-            counter.add(n)
+            counter.received(r.results.lazy.compactMap { if case .success(.floatingPoint(.single(let v))) = $0 { v } else { nil } }, at: now)
         }
     }
     var steps: [[String: Any]] = []
@@ -310,17 +301,9 @@ if scenarios.contains("rbe-client") {
     }
     let counter = RBECounter()
     let reader = Task {
-        var seen = 0
         for await r in c.transferReports {
             let now = stampMicros()
-            var n = 0
-            for p in r.points {
-                guard let v = p.value?.real else { continue }
-                n += 1
-                seen += 1
-                if seen & 15 == 0 { counter.latency(now - v) }
-            }
-            counter.add(n)
+            counter.received(r.points.lazy.compactMap { $0.value?.real }, at: now)
         }
     }
     var steps: [[String: Any]] = []
