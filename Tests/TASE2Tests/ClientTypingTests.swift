@@ -413,14 +413,14 @@ struct MemberTableTests {
         MemberTable(members, isSpecial: members.map { ReportDemux.specials.contains($0.itemName) })
     }
 
-    /// The listOfVariable of a report naming `items` (each a VariableAccess, or raw item octets).
+    /// The listOfVariable of a report naming `items` (each an item's octets, as encoded or not),
+    /// received: encoded as our VCC encodes its reports, one result (a failure) per item.
     static func received(_ items: [[UInt8]]) throws -> ReceivedVariableList {
-        let list = items.flatMap { $0 }
-        let results = [UInt8](repeating: 0, count: 0) + items.flatMap { _ in [0x80, 0x01, 0x02] as [UInt8] }  // failure(2) each
-        func header(_ tag: UInt8, _ n: Int) -> [UInt8] { n < 128 ? [tag, UInt8(n)] : [tag, 0x82, UInt8(n >> 8), UInt8(n & 0xFF)] }
-        let report = header(0xA0, list.count) + list + header(0xA0, results.count) + results
-        let pdu = header(0xA3, report.count + header(0xA0, report.count).count) + header(0xA0, report.count) + report
-        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(pdu) else { throw BERError(.trailingData, at: 0) }
+        var w = BERWriter(capacity: 4096)
+        InformationReport.prependPDU(encodedVariables: { w in for i in items.reversed() { w.prepend(i) } }, to: &w) { w in
+            for _ in items { w.prependInteger(DataAccessError.objectNonExistent.code, tag: .context(0)) }
+        }
+        guard case .unconfirmed(.informationReport(let r)) = try MMSPDU.decode(w.toArray()) else { throw BERError(.trailingData, at: 0) }
         return try #require(r.receivedVariables)
     }
 

@@ -448,9 +448,7 @@ final class ReportDemux: Sendable {
         // A received listOfVariable is told by its first name, the only one decoded here.
         if let list = r.receivedVariables, let received = r.received {
             let first = list.firstName
-            // On an association that carries both roles, the partner's ACKs and NACKs are for
-            // our VCC's reports, not reports to this client.
-            if let n = first?.itemName, n == TASE2Names.transferReportACK || n == TASE2Names.transferReportNACK { return }
+            if Self.isAcknowledgement(first) { return }
             if first?.itemName != TASE2Names.infoMessHeader {
                 guard let report = changes(list, received, first: first, types) else { return }
                 await deliver(report, reports)
@@ -462,7 +460,7 @@ final class ReportDemux: Sendable {
         switch r.variableAccessSpecification {
         case .listOfVariable(let items):
             let names = items.map { $0.variable.name ?? .vmdSpecific("?") }
-            if let first = names.first?.itemName, first == TASE2Names.transferReportACK || first == TASE2Names.transferReportNACK { return }
+            if Self.isAcknowledgement(names.first) { return }
             named = zip(names, r.results).map { ($0, $1) }
             if let first = named.first, first.0.itemName == TASE2Names.infoMessHeader, named.count == 2,
                case .success(.structure(let h)) = first.1, h.count == 4, case .success(.octetString(let buf)) = named[1].1 {
@@ -501,6 +499,13 @@ final class ReportDemux: Sendable {
         var report = TransferReport(dataSet: dataSet)
         for (n, result) in named where !ReportDemux.setSpecial(n, result, in: &report) { report.points.append(types.reading(n, result)) }
         await deliver(report, reports)
+    }
+
+    /// On an association that carries both roles, the partner's ACKs and NACKs (a report whose
+    /// first name is `Transfer_Report_ACK` or `_NACK`) are for our VCC's reports, not reports to
+    /// this client.
+    static func isAcknowledgement(_ first: ObjectName?) -> Bool {
+        first?.itemName == TASE2Names.transferReportACK || first?.itemName == TASE2Names.transferReportNACK
     }
 
     /// The changes of an RBE transfer set: points typed straight from BER, as in the data set's
